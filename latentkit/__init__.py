@@ -1,0 +1,33 @@
+"""latentkit: see what the latent space of a trained VAE or GAN really does.
+
+The Python API: ``save``/``load`` checkpoints, ``Plugin`` to register an
+architecture, and one function per command (``kl_report``, ...). Heavy
+libraries load only when a function that needs them is called.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from latentkit.errors import LatentkitError
+from latentkit.models.plugin import Plugin
+
+__all__ = ["LatentkitError", "Plugin", "save", "load", "kl_report", "info", "train", "demo", "list_plugins"]
+
+_LAZY = {
+    "save": "latentkit.models.checkpoint",
+    "load": "latentkit.models.checkpoint",
+    "kl_report": "latentkit.commands.kl_report",
+    "info": "latentkit.commands.info",
+    "train": "latentkit.commands.train",
+    "demo": "latentkit.commands.demo",
+    "list_plugins": "latentkit.commands.plugins",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'latentkit' has no attribute {name!r}")

@@ -1,0 +1,5 @@
+import sys
+
+from latentkit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,334 @@
+"""The ``latentkit`` command line: parse, call a command function, print, map errors to exit codes.
+
+Only Typer wiring and rich output live here; the work is in
+:mod:`latentkit.commands`. Heavy libraries are imported inside the commands, so
+``latentkit --help`` stays fast. Errors become one line and exit code 2 in
+:func:`main`, the single place that maps exceptions to exit statuses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from latentkit import defaults
+from latentkit.errors import ExitCode, LatentkitError
+
+app = typer.Typer(
+    name="latentkit",
+    help="See what the latent space of a trained VAE or GAN really does.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+class _State:
+    debug = False
+    quiet = False
+
+
+state = _State()
+
+
+def _console(*, stderr: bool = False) -> Console:
+    return Console(stderr=stderr, no_color="NO_COLOR" in os.environ or None, highlight=False)
+
+
+# --- options shared by commands ------------------------------------------------------
+DataOpt = Annotated[
+    Optional[str],
+    typer.Option("--data", help="digits, shapes, a .npz/.npy file or a folder of PNGs (default: the checkpoint's dataset)."),
+]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: latentkit-out/<checkpoint stem>/).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the JSON result to stdout and nothing else.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed: the same seed gives the same numbers.")]
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", help="Use a reproducible random subset of N items.")]
+BatchOpt = Annotated[int, typer.Option("--batch-size", help="Items per batch (the default is the fastest measured on CPU).")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")]
+PluginOpt = Annotated[Optional[str], typer.Option("--plugin", help="Plugin that builds the model (overrides the checkpoint).")]
+ConfigOpt = Annotated[
+    Optional[str], typer.Option("--config", help="Model config: a JSON file, or inline JSON (overrides the checkpoint).")
+]
+PluginFileOpt = Annotated[
+    Optional[list[Path]], typer.Option("--plugin-file", help="Python file defining PLUGINS (runs its code).")
+]
+FormatOpt = Annotated[str, typer.Option("--format", help="Figure format: png, svg or pdf.")]
+
+
+def _config(value: str | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    from latentkit.models.checkpoint import parse_config_option
+
+    return parse_config_option(value)
+
+
+@contextmanager
+def _progress(description: str, *, enabled: bool) -> Iterator[Callable[[int], Callable[[int], None]]]:
+    """Yield ``start(total) -> advance(n)``; draws a rich bar on stderr unless disabled."""
+    if not enabled:
+        yield lambda total: (lambda n: None)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_console(stderr=True),
+        transient=True,
+    ) as bar:
+
+        def start(total: int) -> Callable[[int], None]:
+            task = bar.add_task(description, total=total)
+            return lambda n: bar.advance(task, n)
+
+        yield start
+
+
+def _emit_json(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+# --- commands ---------------------------------------------------------------------------
+@app.callback()
+def _main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bars.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)] = False,
+) -> None:
+    """See what the latent space of a trained VAE or GAN really does."""
+    state.debug = debug
+    state.quiet = quiet
+    if version:
+        from latentkit.commands._common import latentkit_version
+
+        typer.echo(f"latentkit {latentkit_version()}")
+        raise typer.Exit(0)
+
+
+@app.command()
+def info(
+    checkpoint: Annotated[Path, typer.Argument(help="A .safetensors checkpoint.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show what a checkpoint holds (read from its header; weights are not loaded)."""
+    from latentkit.commands.info import info as run_info
+    from latentkit.outputs import to_json
+
+    result = run_info(checkpoint)
+    if as_json:
+        _emit_json(to_json(result.to_document()))
+        return
+    console = _console()
+    header = result.header
+    table = Table(show_header=False, box=None)
+    for key, value in (
+        ("file", f"{header.path} ({header.file_size / 1e6:.2f} MB)"),
+        ("plugin", result.plugin or "[red]none (pass --plugin/--config to load it)[/red]"),
+        ("kind", result.kind or "?"),
+        ("latent dim", str(result.latent_dim) if result.latent_dim is not None else "?"),
+        ("parameters", f"{header.parameter_count:,}"),
+        ("dataset", result.dataset or "-"),
+        ("config", json.dumps(result.config, sort_keys=True) if result.config is not None else "-"),
+    ):
+        table.add_row(f"[bold]{key}[/bold]", value)
+    console.print(table)
+    tensors = Table("tensor", "shape", "dtype", title=f"{len(header.tensors)} tensors")
+    for t in header.tensors:
+        tensors.add_row(t.name, "×".join(map(str, t.shape)) or "scalar", t.dtype)
+    console.print(tensors)
+
+
+@app.command()
+def plugins(
+    plugin_file: PluginFileOpt = None,
+    check: Annotated[bool, typer.Option("--check", help="Also build each plugin from its defaults (imports torch).")] = False,
+) -> None:
+    """List the plugins latentkit can find: name, kind, origin and status."""
+    from latentkit.commands.plugins import list_plugins
+
+    table = Table("name", "kind", "origin", "status")
+    for row in list_plugins(plugin_file or (), check_build=check):
+        status = "[green]ok[/green]" if row.status == "ok" else f"[red]broken[/red]: {row.reason}"
+        table.add_row(row.name, row.kind or "?", row.origin, status)
+    _console().print(table)
+
+
+@app.command("kl-report")
+def kl_report(
+    checkpoint: Annotated[Path, typer.Argument(help="A VAE checkpoint (.safetensors).")],
+    data: DataOpt = None,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+    active_threshold: Annotated[
+        float, typer.Option("--active-threshold", help="A dimension is active when Var_x(E[z_i|x]) exceeds this.")
+    ] = defaults.ACTIVE_THRESHOLD,
+    batch_size: BatchOpt = defaults.BATCH_SIZE,
+    limit: LimitOpt = None,
+    seed: SeedOpt = defaults.SEED,
+    device: DeviceOpt = defaults.DEVICE,
+    plugin: PluginOpt = None,
+    config: ConfigOpt = None,
+    plugin_file: PluginFileOpt = None,
+    figure_format: FormatOpt = defaults.FIGURE_FORMAT,
+) -> None:
+    """Per-dimension KL, total KL and active units of a VAE: which dimensions carry information."""
+    from latentkit.commands.kl_report import kl_report as run_kl_report
+
+    with _progress("encoding", enabled=not state.quiet) as progress:
+        report = run_kl_report(
+            checkpoint,
+            data=data,
+            out=out,
+            active_threshold=active_threshold,
+            batch_size=batch_size,
+            limit=limit,
+            seed=seed,
+            device=device,
+            plugin=plugin,
+            config=_config(config),
+            plugin_files=plugin_file or (),
+            figure_format=figure_format,
+            progress=progress,
+        )
+    if as_json:
+        _emit_json(report.to_json())
+    _print_kl_report(report, _console(stderr=as_json))
+
+
+def _print_kl_report(report: Any, console: Console) -> None:
+    import numpy as np
+
+    doc = report.document
+    table = Table(
+        "dim", "KL [nats]", "± s.e.", "share", "Var(μ)", "mean σ²", "",
+        title=f"{Path(doc['checkpoint']['path']).name} on {doc['data']['source']} (n={report.n})",
+    )  # fmt: skip
+    stderr = report.per_dim_stderr if report.per_dim_stderr is not None else np.full_like(report.per_dim, np.nan)
+    for i in np.argsort(-report.per_dim, kind="stable"):
+        state_text = "[green]active[/green]" if report.active[i] else "[dim]collapsed[/dim]"
+        table.add_row(
+            str(i),
+            f"{report.per_dim[i]:.4f}",
+            f"{stderr[i]:.4f}",
+            f"{report.share[i]:.1%}",
+            f"{report.mean_variance[i]:.4f}",
+            f"{report.mean_sigma2[i]:.4f}",
+            state_text,
+        )
+    console.print(table)
+    d = len(report.per_dim)
+    console.print(
+        f"total KL [bold]{report.total:.3f}[/bold] nats · active units [bold]{report.active_units}/{d}[/bold] "
+        f"(Var(μ) > {report.threshold:g})"
+        + (f" · collapsed: {', '.join(map(str, report.collapsed))}" if report.collapsed else "")
+    )
+    for note in report.diagnosis:
+        console.print(f"[yellow]diagnosis:[/yellow] {note}")
+    for path in report.files.values():
+        console.print(f"wrote {path}")
+
+
+@app.command()
+def train(
+    model_type: Annotated[str, typer.Argument(help="vae, beta-vae or gan.", metavar="{vae,beta-vae,gan}")],
+    data: Annotated[str, typer.Option("--data", help="digits, shapes, a .npz/.npy file or a folder of PNGs.")],
+    out: Annotated[Path, typer.Option("--out", help="Checkpoint to write (.safetensors).")],
+    beta: Annotated[
+        Optional[float], typer.Option("--beta", help=f"KL weight (vae: {defaults.BETA:g}, beta-vae: {defaults.BETA_VAE_BETA:g}).")
+    ] = None,
+    epochs: Annotated[int, typer.Option("--epochs", help="Passes over the data.")] = defaults.TRAIN_EPOCHS,
+    latent_dim: Annotated[Optional[int], typer.Option("--latent-dim", help="Latent dimensions.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Training batch size.")] = defaults.TRAIN_BATCH_SIZE,
+    learning_rate: Annotated[
+        Optional[float],
+        typer.Option("--lr", help=f"Adam learning rate (VAE {defaults.TRAIN_LEARNING_RATE:g}, GAN {defaults.GAN_LEARNING_RATE:g})."),
+    ] = None,
+    limit: LimitOpt = None,
+    seed: SeedOpt = defaults.SEED,
+) -> None:
+    """Train a built-in VAE, β-VAE or GAN and write a checkpoint with full metadata."""
+    from latentkit.commands.train import train as run_train
+
+    with _progress(f"training {model_type}", enabled=not state.quiet) as progress:
+        result = run_train(
+            model_type,
+            data=data,
+            out=out,
+            beta=beta,
+            epochs=epochs,
+            latent_dim=latent_dim,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            limit=limit,
+            seed=seed,
+            progress=progress,
+        )
+    _console().print(f"wrote {result.path} ({result.plugin}, final loss {result.final_loss:.3f})")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo models and reports.")] = Path(defaults.DEMO_DIR),
+    retrain: Annotated[bool, typer.Option("--retrain", help="Train again even if the models exist.")] = False,
+) -> None:
+    """Train a small VAE and a β-VAE on digits (or reuse them) and analyse both."""
+    from latentkit.commands.demo import demo as run_demo
+
+    console = _console()
+    with _progress("demo", enabled=not state.quiet) as progress:
+        result = run_demo(out=out, retrain=retrain, progress=progress, log=lambda msg: console.print(msg))
+    for report in result.kl_reports:
+        _print_kl_report(report, console)
+    console.print(f"[bold]demo outputs in {result.out_dir}[/bold]")
+    for path in result.files:
+        console.print(f"  {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app and turn every exception into one line and an exit code."""
+    try:  # typer ≥ 0.29 vendors click; older typer uses click itself
+        from typer._click.exceptions import ClickException
+    except ImportError:  # pragma: no cover - depends on the installed typer
+        from click import ClickException
+
+    try:
+        status = app(args=argv, prog_name="latentkit", standalone_mode=False)
+    except LatentkitError as exc:
+        if state.debug:
+            _console(stderr=True).print_exception()
+        message = f"error: {exc.message}" + (f" — {exc.fix}" if exc.fix else "")
+        _console(stderr=True).print(message, markup=False, soft_wrap=True)
+        return ExitCode.USAGE
+    except typer.Exit as exc:
+        return exc.exit_code
+    except ClickException as exc:
+        exc.show()
+        return ExitCode.USAGE
+    except (KeyboardInterrupt, typer.Abort):
+        _console(stderr=True).print("interrupted", markup=False)
+        return ExitCode.INTERRUPTED
+    except Exception as exc:  # a bug: say so in one line unless --debug
+        if state.debug:
+            raise
+        _console(stderr=True).print(
+            f"internal error: {type(exc).__name__}: {exc} — run with --debug for the traceback and report it",
+            markup=False,
+            soft_wrap=True,
+        )
+        return ExitCode.INTERNAL
+    return status if isinstance(status, int) else ExitCode.OK

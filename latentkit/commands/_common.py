@@ -1,0 +1,110 @@
+"""What every command shares: opening a checkpoint and its data, output folders, provenance."""
+
+from __future__ import annotations
+
+import json
+import platform
+import shlex
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from latentkit.defaults import DEVICE, OUT_ROOT
+from latentkit.errors import LatentkitError
+
+_VERSIONED = ("latentkit-cli", "torch", "numpy", "scikit-learn", "safetensors", "matplotlib", "umap-learn", "lightgbm")
+
+
+def latentkit_version() -> str:
+    try:
+        return version("latentkit-cli")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+def library_versions(names: Sequence[str] = _VERSIONED) -> dict[str, str]:
+    """Installed versions (read from package metadata, nothing imported)."""
+    found = {"python": platform.python_version()}
+    for name in names:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+def command_line(command: str, positional: Sequence[str], options: dict[str, Any]) -> str:
+    """A shell command that reproduces a run (options that are None/False left out)."""
+    parts = ["latentkit", command, *positional]
+    for flag, value in options.items():
+        if value is None or value is False:
+            continue
+        if value is True:
+            parts.append(flag)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                parts += [flag, str(item)]
+        else:
+            parts += [flag, str(value)]
+    return shlex.join(parts)
+
+
+def provenance(command: str, positional: Sequence[str], options: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "latentkit_version": latentkit_version(),
+        "versions": library_versions(),
+        "command": command_line(command, positional, options),
+    }
+
+
+def default_out_dir(checkpoint: str | Path) -> Path:
+    """``latentkit-out/<checkpoint stem>/``."""
+    return Path(OUT_ROOT) / Path(checkpoint).stem
+
+
+def open_checkpoint(
+    checkpoint: str | Path,
+    *,
+    device: str = DEVICE,
+    plugin: str | None = None,
+    config: dict[str, Any] | None = None,
+    plugin_files: Sequence[str | Path] = (),
+) -> Any:
+    """Load a checkpoint, with the ``--plugin``/``--config``/``--plugin-file`` overrides."""
+    from latentkit.models.checkpoint import load
+
+    return load(checkpoint, device, plugin=plugin, config=config, plugin_files=plugin_files)
+
+
+def model_options(
+    device: str, plugin: str | None, config: dict[str, Any] | None, plugin_files: Sequence[str | Path]
+) -> dict[str, Any]:
+    """The checkpoint-opening flags of a reproducing command line (``--config`` inline JSON)."""
+    return {
+        "--plugin": plugin,
+        "--config": json.dumps(config, sort_keys=True) if config is not None else None,
+        "--plugin-file": [str(p) for p in plugin_files] or None,
+        "--device": device if device != DEVICE else None,
+    }
+
+
+def open_source(data: str | None, checkpoint: Any, *, limit: int | None, seed: int) -> Any:
+    """The data to analyse: ``--data`` if given, else the dataset the checkpoint names."""
+    from latentkit.data import open_data
+
+    spec = data or checkpoint.dataset
+    if spec is None:
+        raise LatentkitError(
+            f"{checkpoint.path.name} does not say what it was trained on",
+            fix="pass --data digits|shapes|PATH",
+        )
+    return open_data(spec, limit=limit, seed=seed)
+
+
+def require_vae(checkpoint: Any, what: str) -> None:
+    if checkpoint.kind != "vae":
+        raise LatentkitError(
+            f"{what} needs an encoder, but {checkpoint.path.name} is a {checkpoint.kind.upper()} ({checkpoint.plugin})",
+            fix="run it on a VAE checkpoint",
+        )

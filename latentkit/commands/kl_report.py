@@ -1,0 +1,214 @@
+"""``latentkit kl-report``: which latent dimensions carry information, which collapsed.
+
+One streaming pass of the encoder over the data gives, per dimension, the
+average KL(q(z_i|x) ‖ N(0, 1)) and the variance of the posterior mean over the
+data (active units, Burda et al. 2016). Writes ``kl-report.json`` and a bar chart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latentkit.analysis.active_units import active_mask
+from latentkit.analysis.kl import kl_share
+from latentkit.commands._common import (
+    default_out_dir,
+    model_options,
+    open_checkpoint,
+    open_source,
+    provenance,
+    require_vae,
+)
+from latentkit.defaults import ACTIVE_THRESHOLD, BATCH_SIZE, DEVICE, FIGURE_FORMAT, JSON_SCHEMA_VERSION, SEED
+from latentkit.errors import LatentkitError
+from latentkit.outputs import atomic_write_json, prepare_out_dir, to_json
+
+JSON_NAME = "kl-report.json"
+# A posterior this narrow (mean σ² of the active dimensions) makes the encoder
+# nearly deterministic: the VAE behaves like a plain autoencoder.
+NARROW_POSTERIOR_SIGMA2 = 1e-3
+# Below this average KL per active dimension, information is spread thinly.
+TINY_KL_NATS = 0.05
+
+
+@dataclass
+class KLReport:
+    """Result of :func:`kl_report`; ``document`` is exactly what ``kl-report.json`` holds."""
+
+    per_dim: np.ndarray  # average KL per dimension, nats
+    per_dim_stderr: np.ndarray  # standard error of that average over the data
+    share: np.ndarray
+    total: float
+    mean_variance: np.ndarray  # Cov_x(E_q[z_i|x]) per dimension
+    mean_sigma2: np.ndarray  # average posterior variance per dimension
+    active: np.ndarray  # bool mask
+    threshold: float
+    n: int
+    diagnosis: list[str]
+    document: dict[str, Any] = field(repr=False)
+    out_dir: Path | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def active_units(self) -> int:
+        return int(self.active.sum())
+
+    @property
+    def collapsed(self) -> list[int]:
+        return [int(i) for i in np.flatnonzero(~self.active)]
+
+    def to_json(self) -> str:
+        return to_json(self.document)
+
+
+def diagnose(per_dim: np.ndarray, active: np.ndarray, mean_sigma2: np.ndarray) -> list[str]:
+    """Short, actionable readings of a KL report (empty when nothing stands out)."""
+    d = len(per_dim)
+    n_active = int(active.sum())
+    notes = []
+    if n_active == 0:
+        notes.append(
+            "No active units: the posterior has collapsed to the prior everywhere and the decoder ignores z. "
+            "Try a lower β, KL annealing (warm-up) or free bits, or a weaker decoder."
+        )
+    elif n_active <= d // 2:
+        notes.append(
+            f"{d - n_active} of {d} dimensions collapsed to the prior (posterior collapse). Expected for a "
+            "β-VAE with large β; otherwise try a lower β, KL annealing or a smaller latent_dim."
+        )
+    if n_active == d and d > 1 and float(per_dim.max()) < TINY_KL_NATS:
+        notes.append(
+            f"Every dimension is active but each carries under {TINY_KL_NATS} nats: information is spread "
+            "thinly; the code may track noise. Check reconstructions, or raise β to concentrate it."
+        )
+    if n_active > 0:
+        narrow = float(mean_sigma2[active].mean())
+        if narrow < NARROW_POSTERIOR_SIGMA2:
+            notes.append(
+                f"The posterior is very narrow (mean σ² = {narrow:.1e} over active dimensions): the encoder is "
+                "nearly deterministic and the VAE behaves like a plain autoencoder. Raise β or check the "
+                "logvar head."
+            )
+    leaky = np.flatnonzero(~active & (per_dim > 0.1))
+    if leaky.size:
+        dims = ", ".join(str(i) for i in leaky[:8])
+        notes.append(
+            f"Dimension(s) {dims} cost KL but their posterior mean does not move with the input: the posterior "
+            "variance departs from the prior without carrying information."
+        )
+    return notes
+
+
+def kl_report(
+    checkpoint: str | Path,
+    *,
+    data: str | None = None,
+    out: str | Path | None = None,
+    active_threshold: float = ACTIVE_THRESHOLD,
+    batch_size: int = BATCH_SIZE,
+    limit: int | None = None,
+    seed: int = SEED,
+    device: str = DEVICE,
+    plugin: str | None = None,
+    config: dict[str, Any] | None = None,
+    plugin_files: Sequence[str | Path] = (),
+    figure_format: str = FIGURE_FORMAT,
+    write: bool = True,
+    progress: Callable[[int, int], Callable[[int], None]] | None = None,
+) -> KLReport:
+    """Per-dimension KL, total KL and active units of a VAE checkpoint over ``data``.
+
+    ``plugin``/``config`` override the checkpoint's metadata; ``plugin_files``
+    adds plugins from local files. ``progress(total)`` may return a per-batch
+    callback. With ``write`` the
+    JSON and the figure go to ``out`` (default ``latentkit-out/<stem>/``).
+    """
+    if not active_threshold >= 0:
+        raise LatentkitError(f"active threshold {active_threshold} is negative", fix="pass a value ≥ 0")
+    out_dir = prepare_out_dir(out or default_out_dir(checkpoint)) if write else None
+    ckpt = open_checkpoint(checkpoint, device=device, plugin=plugin, config=config, plugin_files=plugin_files)
+    require_vae(ckpt, "kl-report")
+    source = open_source(data, ckpt, limit=limit, seed=seed)
+
+    from latentkit.encode import encode_posterior
+
+    callback = progress(len(source)) if progress else None
+    result = encode_posterior(ckpt.model, source, batch_size=batch_size, device=device, progress=callback)
+    stats = result.stats
+    per_dim = stats.kl.mean.copy()
+    mean_variance = stats.mean.variance(ddof=0)
+    active = active_mask(mean_variance, active_threshold)
+    mean_sigma2 = stats.variance.mean.copy()
+    notes = diagnose(per_dim, active, mean_sigma2)
+    share = kl_share(per_dim)
+
+    figures = {"kl_per_dim": f"kl-report.{figure_format}"}
+    document = {
+        "schema": "latentkit.kl-report",
+        "schema_version": JSON_SCHEMA_VERSION,
+        "checkpoint": {
+            "path": str(checkpoint),
+            "sha256": ckpt.sha256,
+            "plugin": ckpt.plugin,
+            "kind": ckpt.kind,
+            "latent_dim": ckpt.latent_dim,
+        },
+        "data": {"source": source.name, "n": stats.count, "limit": limit},
+        "seed": seed,
+        "settings": {"active_threshold": active_threshold, "batch_size": batch_size, "device": device},
+        "kl": {
+            "total": float(per_dim.sum()),
+            "per_dim": per_dim,
+            "per_dim_stderr": stats.kl.standard_error() if stats.count > 1 else None,
+            "share": share,
+        },
+        "active_units": int(active.sum()),
+        "active": [int(i) for i in np.flatnonzero(active)],
+        "collapsed": [int(i) for i in np.flatnonzero(~active)],
+        "posterior": {"mean_variance": mean_variance, "mean_sigma2": mean_sigma2},
+        "diagnosis": notes,
+        "figures": figures if write else {},
+        "provenance": provenance(
+            "kl-report",
+            [str(checkpoint)],
+            {
+                "--data": data,
+                "--limit": limit,
+                "--seed": seed,
+                "--batch-size": batch_size,
+                "--active-threshold": active_threshold,
+                **model_options(device, plugin, config, plugin_files),
+            },
+        ),
+    }
+    report = KLReport(
+        per_dim=per_dim,
+        per_dim_stderr=document["kl"]["per_dim_stderr"],
+        share=share,
+        total=float(per_dim.sum()),
+        mean_variance=mean_variance,
+        mean_sigma2=mean_sigma2,
+        active=active,
+        threshold=active_threshold,
+        n=stats.count,
+        diagnosis=notes,
+        document=document,
+        out_dir=out_dir,
+    )
+    if write and out_dir is not None:
+        from latentkit.figures.kl import plot_kl_per_dimension
+
+        report.files["figure"] = plot_kl_per_dimension(
+            per_dim,
+            active,
+            out_dir / figures["kl_per_dim"],
+            title=f"{Path(checkpoint).name}: {int(active.sum())}/{len(per_dim)} active, KL {per_dim.sum():.2f} nats",
+            fmt=figure_format,
+        )
+        report.files["json"] = atomic_write_json(out_dir / JSON_NAME, document)
+    return report

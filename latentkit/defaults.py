@@ -1,0 +1,84 @@
+"""Every default in one place, used by the Python API and the CLI alike.
+
+A CLI flag's default is the constant here, and so is the matching keyword
+argument's default in ``latentkit.commands``; change a number here and both
+change together.
+"""
+
+from __future__ import annotations
+
+# --- general -----------------------------------------------------------------
+SEED = 0
+DEVICE = "cpu"
+# Measured on 2 CPU cores: the conv-vae encoder runs fastest at batch 32-128 under
+# torch.inference_mode and slows sharply from 256 on (activations leave the cache).
+# See benchmarks/bench_batch_size.py.
+BATCH_SIZE = 64
+OUT_ROOT = "latentkit-out"  # outputs go to OUT_ROOT/<checkpoint stem>/ unless --out
+FIGURE_FORMAT = "png"
+FIGURE_DPI = 120
+JSON_SCHEMA_VERSION = 1
+CHECKPOINT_FORMAT = "1"
+PLUGIN_API_VERSION = 1
+
+# --- kl-report -----------------------------------------------------------------
+# Burda et al. 2015: a unit is active when Cov_x(E_q[z_i|x]) exceeds 0.01.
+ACTIVE_THRESHOLD = 0.01
+
+# --- train -------------------------------------------------------------------
+TRAIN_EPOCHS = 30
+TRAIN_LATENT_DIM = 10
+TRAIN_BATCH_SIZE = 64
+TRAIN_LEARNING_RATE = 1e-3
+BETA = 1.0
+BETA_VAE_BETA = 8.0  # `train beta-vae` without --beta
+GAN_LATENT_DIM = 16
+GAN_LEARNING_RATE = 2e-4  # Adam with beta1 = 0.5, as in Radford et al. 2016 (DCGAN)
+# Training holds a data set in memory as float32 when it is smaller than this;
+# larger ones are streamed from the source batch by batch, shuffled in blocks of this size.
+TRAIN_CACHE_BYTES = 64 * 2**20
+
+# --- demo ----------------------------------------------------------------------
+DEMO_DIR = "latentkit-demo"
+DEMO_EPOCHS = 40
+DEMO_LATENT_DIM = 10
+DEMO_BETA = 8.0
+
+# --- disentanglement (disentanglement_lib as used in Locatello et al. 2019) --------
+NUM_BINS = 20  # equal-width histogram bins per code dimension
+TRAIN_FRACTION = 0.8  # fixed-data split: training rows are the first ceil(0.8 N)
+DISENTANGLE_N = 10_000  # observations encoded from a data source
+DISENTANGLE_METRICS = (
+    "mig",
+    "dci",
+    "sap",
+    "modularity",
+    "irs",
+    "unsupervised",
+    "beta-vae",
+    "factor-vae",
+)
+DCI_MODEL = "reference"  # sklearn GradientBoostingClassifier(); "fast" = LightGBM
+SAP_SVC_C = 0.01
+IRS_DIFF_QUANTILE = 0.99
+BETA_VAE_BATCH_SIZE = 64
+BETA_VAE_NUM_TRAIN = 10_000
+BETA_VAE_NUM_EVAL = 5_000
+FACTOR_VAE_BATCH_SIZE = 64
+FACTOR_VAE_NUM_TRAIN = 10_000
+FACTOR_VAE_NUM_EVAL = 5_000
+FACTOR_VAE_NUM_VARIANCE_ESTIMATE = 10_000
+FACTOR_VAE_PRUNE_THRESHOLD = 0.05
+BOOTSTRAP = 0  # resamples for confidence intervals; 0 = none
+BOOTSTRAP_CONFIDENCE = 0.95
+
+# --- figures of the latent space ----------------------------------------------------
+INTERPOLATE_STEPS = 10
+INTERPOLATE_PAIRS = 4
+INTERPOLATE_MODE = "both"
+TRAVERSE_RANGE = 3.0
+TRAVERSE_STEPS = 9
+UMAP_METHOD = "umap"
+UMAP_N = 5_000
+TRUSTWORTHINESS_K = 10
+TRUSTWORTHINESS_SUBSAMPLE = 2_000

@@ -1,0 +1,131 @@
+"""Run a VAE's encoder over a data source in batches, keeping mergeable statistics.
+
+One streaming pass: each batch's posterior means and variances fold into
+float64 :class:`~latentkit.analysis.moments.RunningMoments`, so memory does not
+grow with the data and statistics from shards merge to rounding error.
+Posterior means themselves (N × D, small) are kept only when asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from latentkit.analysis.kl import gaussian_kl
+from latentkit.analysis.moments import RunningMoments
+from latentkit.errors import LatentkitError
+
+Progress = Callable[[int], None]  # called with the number of items just processed
+
+
+@dataclass
+class PosteriorStats:
+    """Mergeable per-dimension statistics of q(z|x) over a data set.
+
+    ``mean`` holds moments of the posterior means μ(x) (their variance over the
+    data gives active units), ``variance`` of σ²(x), and ``kl`` of the
+    per-dimension KL terms (their mean is the average KL, their standard error
+    its Monte Carlo-free uncertainty over the data).
+    """
+
+    mean: RunningMoments
+    variance: RunningMoments
+    kl: RunningMoments
+
+    @classmethod
+    def empty(cls, dim: int) -> PosteriorStats:
+        return cls(RunningMoments(dim), RunningMoments(dim), RunningMoments(dim))
+
+    @property
+    def count(self) -> int:
+        return self.mean.count
+
+    def update(self, mu: np.ndarray, logvar: np.ndarray) -> None:
+        self.mean.update(mu)
+        self.variance.update(np.exp(np.asarray(logvar, dtype=np.float64)))
+        self.kl.update(gaussian_kl(mu, logvar))
+
+    def merge(self, other: PosteriorStats) -> PosteriorStats:
+        self.mean.merge(other.mean)
+        self.variance.merge(other.variance)
+        self.kl.merge(other.kl)
+        return self
+
+
+@dataclass
+class EncodeResult:
+    stats: PosteriorStats
+    means: np.ndarray | None  # (N, D) float32 posterior means, when kept
+    index: np.ndarray | None  # (N,) positions in the source, when kept
+
+
+def _to_device_batch(x: np.ndarray, device: Any) -> Any:
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(x)).to(device)
+
+
+def _check_outputs(mu: np.ndarray, logvar: np.ndarray, latent_dim: int, first_index: int) -> None:
+    if mu.ndim != 2 or mu.shape != logvar.shape or mu.shape[1] != latent_dim:
+        raise LatentkitError(
+            f"the encoder returned mean {list(mu.shape)} and logvar {list(logvar.shape)}; "
+            f"expected two (batch, {latent_dim}) arrays",
+            fix="make the plugin's encode(x) return (mean, logvar) of shape (batch, latent_dim)",
+        )
+    bad = ~(np.isfinite(mu).all(axis=0) & np.isfinite(logvar).all(axis=0))
+    if bad.any():
+        dims = ", ".join(str(d) for d in np.flatnonzero(bad)[:10])
+        raise LatentkitError(
+            f"the encoder returned NaN or inf in latent dimension(s) {dims} (batch starting at row {first_index})",
+            fix="check the input data's range and the model's weights (a diverged training run?)",
+        )
+
+
+def encode_posterior(
+    model: Any,
+    source: Any,
+    *,
+    batch_size: int,
+    device: str = "cpu",
+    keep_means: bool = False,
+    progress: Progress | None = None,
+) -> EncodeResult:
+    """Encode every item of ``source`` with ``model.encode`` under ``torch.inference_mode``."""
+    import torch
+
+    if len(source) == 0:
+        raise LatentkitError("the data set is empty", fix="pass --data with at least one item")
+    if batch_size < 1:
+        raise LatentkitError(f"batch size {batch_size} is not positive", fix="pass --batch-size 1 or more")
+    latent_dim = int(model.latent_dim)
+    stats = PosteriorStats.empty(latent_dim)
+    means: list[np.ndarray] = []
+    indices: list[np.ndarray] = []
+    with torch.inference_mode():
+        for batch in source.batches(batch_size):
+            x = _to_device_batch(batch.x, device)
+            try:
+                mu_t, logvar_t = model.encode(x)
+            except (RuntimeError, ValueError) as exc:
+                raise LatentkitError(
+                    f"the model cannot take data of shape {list(source.image_shape)} "
+                    f"from {source.name}: {str(exc).splitlines()[0]}",
+                    fix="use data the model was trained on (see `latentkit info` for its image_shape)",
+                ) from exc
+            mu = mu_t.detach().to("cpu", torch.float64).numpy()
+            logvar = logvar_t.detach().to("cpu", torch.float64).numpy()
+            _check_outputs(mu, logvar, latent_dim, int(batch.index[0]))
+            stats.update(mu, logvar)
+            if keep_means:
+                means.append(mu.astype(np.float32))
+                indices.append(batch.index)
+            if progress is not None:
+                progress(len(batch.index))
+    return EncodeResult(
+        stats=stats,
+        means=np.concatenate(means) if keep_means else None,
+        index=np.concatenate(indices) if keep_means else None,
+    )

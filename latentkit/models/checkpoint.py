@@ -1,0 +1,352 @@
+"""Checkpoint files: a model's tensors plus latentkit metadata in a safetensors header.
+
+Header metadata (all strings, namespaced because other tools write there too):
+
+* ``latentkit.format``: the format version, ``"1"``;
+* ``latentkit.plugin``: the registered plugin that builds the architecture;
+* ``latentkit.kind``: ``vae`` or ``gan``;
+* ``latentkit.config``: a JSON object handed to the plugin's ``build``;
+* ``latentkit.dataset`` (optional): what the model was trained on;
+* any other ``latentkit.<key>`` given to :func:`save`; unknown keys are ignored.
+
+The header is parsed by hand (8-byte little-endian length, then JSON), so
+``latentkit info`` never loads the weights nor imports torch. Pickled
+``.pt``/``.ckpt`` files are read only with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from latentkit.defaults import CHECKPOINT_FORMAT, DEVICE
+from latentkit.errors import LatentkitError
+
+META_PREFIX = "latentkit."
+PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt")
+_MAX_HEADER_BYTES = 100 * 1024 * 1024
+_DTYPE_BYTES = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
+    "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+
+@dataclass(frozen=True)
+class CheckpointHeader:
+    """What a checkpoint says about itself, read without loading any weight."""
+
+    path: Path
+    file_size: int
+    tensors: tuple[TensorInfo, ...]
+    metadata: dict[str, str]  # the whole raw header metadata, other tools' keys included
+
+    @property
+    def latentkit_metadata(self) -> dict[str, str]:
+        return {k[len(META_PREFIX) :]: v for k, v in self.metadata.items() if k.startswith(META_PREFIX)}
+
+    @property
+    def parameter_count(self) -> int:
+        return sum(t.numel for t in self.tensors)
+
+
+def _corrupt(path: Path, why: str) -> LatentkitError:
+    return LatentkitError(
+        f"{path} is not a valid safetensors file: {why}",
+        fix="check the path, or re-save the model with latentkit.save(...)",
+    )
+
+
+def read_header(path: str | Path) -> CheckpointHeader:
+    """Parse a safetensors header (tensor names, shapes, dtypes, metadata) without the weights."""
+    path = Path(path)
+    if not path.exists():
+        raise LatentkitError(f"checkpoint {path} does not exist", fix="check the path")
+    if path.is_dir():
+        raise LatentkitError(f"checkpoint {path} is a folder", fix="pass the .safetensors file inside it")
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        prefix = fh.read(8)
+        if len(prefix) < 8:
+            raise _corrupt(path, f"the file has {size} bytes, fewer than a header needs")
+        (header_len,) = struct.unpack("<Q", prefix)
+        if header_len > min(size - 8, _MAX_HEADER_BYTES):
+            raise _corrupt(path, "the header length is larger than the file (truncated or not safetensors)")
+        raw = fh.read(header_len)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _corrupt(path, f"the header is not JSON ({exc})") from exc
+    if not isinstance(header, dict):
+        raise _corrupt(path, "the header is not a JSON object")
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise _corrupt(path, "__metadata__ must map strings to strings")
+    data_len = size - 8 - header_len
+    tensors = []
+    for name, info in header.items():
+        try:
+            dtype, shape, (start, end) = info["dtype"], tuple(int(s) for s in info["shape"]), info["data_offsets"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _corrupt(path, f"tensor {name!r} has a malformed entry") from exc
+        tensor = TensorInfo(name, dtype, shape)
+        if not (0 <= start <= end <= data_len):
+            raise _corrupt(path, f"tensor {name!r} lies outside the file (truncated?)")
+        if dtype in _DTYPE_BYTES and end - start != tensor.numel * _DTYPE_BYTES[dtype]:
+            raise _corrupt(path, f"tensor {name!r} has {end - start} bytes for shape {list(shape)} {dtype}")
+        tensors.append(tensor)
+    return CheckpointHeader(path, size, tuple(sorted(tensors, key=lambda t: t.name)), dict(metadata))
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the module (in eval mode) and what the header said."""
+
+    path: Path
+    model: Any  # torch.nn.Module satisfying VAEModel or GANModel
+    kind: str
+    plugin: str
+    config: dict[str, Any]
+    metadata: dict[str, str] = field(default_factory=dict)  # latentkit.* keys, prefix stripped
+    _sha256: str | None = field(default=None, repr=False)
+
+    @property
+    def dataset(self) -> str | None:
+        return self.metadata.get("dataset")
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.model.latent_dim)
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the file, computed once, streaming (files can be hundreds of MB)."""
+        if self._sha256 is None:
+            self._sha256 = file_sha256(self.path)
+        return self._sha256
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _parse_config(text: str, source: str) -> dict[str, Any]:
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LatentkitError(f"{source} is not valid JSON ({exc})", fix="pass a JSON object") from exc
+    if not isinstance(config, dict):
+        raise LatentkitError(f"{source} is not a JSON object", fix="pass a JSON object such as {\"latent_dim\": 10}")
+    return config
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a ``--config`` JSON file."""
+    path = Path(path)
+    if not path.is_file():
+        raise LatentkitError(f"config file {path} does not exist", fix="check the --config path")
+    return _parse_config(path.read_text(encoding="utf-8"), f"config file {path}")
+
+
+def parse_config_option(value: str) -> dict[str, Any]:
+    """``--config``: inline JSON (starting with ``{``) or the path of a JSON file."""
+    if value.lstrip().startswith("{"):
+        return _parse_config(value, "--config")
+    return read_config_file(value)
+
+
+def _infer_kind(model: Any) -> str:
+    from latentkit.models.protocols import GANModel, VAEModel
+
+    if isinstance(model, VAEModel):
+        return "vae"
+    if isinstance(model, GANModel):
+        return "gan"
+    raise LatentkitError(
+        f"{type(model).__name__} satisfies neither the VAE protocol (latent_dim, encode, decode) "
+        "nor the GAN protocol (latent_dim, sample_latent, generate)",
+        fix="add those methods, or pass kind='vae'/'gan' to latentkit.save",
+    )
+
+
+def save(model: Any, path: str | Path, *, plugin: str, config: dict[str, Any], **metadata: Any) -> Path:
+    """Write ``model``'s weights and latentkit metadata to a ``.safetensors`` file.
+
+    ``plugin`` names the registered plugin whose ``build(config)`` rebuilds the
+    module; extra keyword arguments become ``latentkit.<key>`` header entries
+    (e.g. ``dataset="digits"``; non-strings are stored as JSON). ``kind`` is
+    inferred from the module's methods unless given.
+    """
+    from safetensors.torch import save_file
+
+    from latentkit.outputs import atomic_path
+
+    path = Path(path)
+    try:
+        config_text = json.dumps(config, sort_keys=True)
+    except TypeError as exc:
+        raise LatentkitError(f"config is not JSON-serialisable: {exc}", fix="use plain numbers, strings, lists") from exc
+    kind = str(metadata.pop("kind", None) or _infer_kind(model))
+    header = {
+        f"{META_PREFIX}format": CHECKPOINT_FORMAT,
+        f"{META_PREFIX}plugin": plugin,
+        f"{META_PREFIX}kind": kind,
+        f"{META_PREFIX}config": config_text,
+    }
+    for key, value in metadata.items():
+        if value is not None:
+            header[f"{META_PREFIX}{key}"] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    # clone() breaks storage sharing, which safetensors refuses to write.
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=header)
+    return path
+
+
+def _load_tensors(path: Path, device: str) -> dict[str, Any]:
+    if path.suffix in PICKLE_SUFFIXES:
+        import torch
+
+        try:  # never unpickle arbitrary objects
+            state = torch.load(path, map_location=device, weights_only=True)
+        except Exception as exc:
+            raise LatentkitError(
+                f"cannot read {path} as a weights-only torch file: {exc}".splitlines()[0],
+                fix="save a state_dict, or convert the model with latentkit.save(...)",
+            ) from exc
+        if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+            state = state["state_dict"]
+        if not isinstance(state, dict):
+            raise LatentkitError(f"{path} holds no state_dict", fix="save model.state_dict()")
+        return state
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device=device)
+    except Exception as exc:
+        raise _corrupt(path, str(exc).splitlines()[0]) from exc
+
+
+def _check_state_dict(module: Any, tensors: dict[str, Any], path: Path) -> None:
+    expected = module.state_dict()
+    for name, value in expected.items():
+        if name not in tensors:
+            raise LatentkitError(
+                f"tensor {name!r} that the architecture needs is missing from {path.name}",
+                fix="check --plugin/--config match the model that wrote this file",
+            )
+        if tuple(tensors[name].shape) != tuple(value.shape):
+            raise LatentkitError(
+                f"tensor {name!r} has shape {list(tensors[name].shape)} in {path.name} "
+                f"but the architecture expects {list(value.shape)}",
+                fix="check --plugin/--config (e.g. latent_dim, image_shape) match the model that wrote this file",
+            )
+    extra = sorted(set(tensors) - set(expected))
+    if extra:
+        raise LatentkitError(
+            f"{path.name} holds tensor {extra[0]!r} that the architecture does not have",
+            fix="check --plugin/--config match the model that wrote this file",
+        )
+
+
+def load(
+    path: str | Path,
+    device: str = DEVICE,
+    *,
+    plugin: str | None = None,
+    config: dict[str, Any] | None = None,
+    plugin_files: Sequence[str | Path] = (),
+) -> Checkpoint:
+    """Rebuild the model a checkpoint describes and load its weights.
+
+    ``plugin``/``config`` override (or stand in for) the header's metadata, so
+    safetensors files written by other code load too. Returns a
+    :class:`Checkpoint` whose ``.model`` is in eval mode on ``device``.
+    """
+    from latentkit.models.registry import PluginRegistry
+
+    path = Path(path)
+    if path.suffix in PICKLE_SUFFIXES:
+        if not path.is_file():
+            raise LatentkitError(f"checkpoint {path} does not exist", fix="check the path")
+        meta: dict[str, str] = {}
+    else:
+        meta = read_header(path).latentkit_metadata
+    fmt = meta.get("format")
+    if fmt is not None and fmt != CHECKPOINT_FORMAT:
+        raise LatentkitError(
+            f"{path.name} uses latentkit checkpoint format {fmt}; this version reads format {CHECKPOINT_FORMAT}",
+            fix="upgrade latentkit",
+        )
+    plugin_name = plugin or meta.get("plugin")
+    if plugin_name is None:
+        raise LatentkitError(
+            f"{path.name} has no latentkit metadata (no latentkit.plugin in its header)",
+            fix="pass --plugin NAME --config cfg.json (see `latentkit plugins`), or save it with latentkit.save",
+        )
+    if config is None:
+        if "config" not in meta:
+            raise LatentkitError(
+                f"{path.name} has no latentkit.config in its header",
+                fix="pass --config cfg.json with the architecture's settings",
+            )
+        config = _parse_config(meta["config"], f"latentkit.config in {path.name}")
+    spec = PluginRegistry(plugin_files).get(plugin_name)
+    _check_device(device)
+    try:
+        module = spec.build(dict(config))
+    except LatentkitError:
+        raise
+    except Exception as exc:
+        raise LatentkitError(
+            f"plugin {plugin_name!r} rejected the config: {type(exc).__name__}: {exc}",
+            fix="check --config (or the checkpoint's latentkit.config) against the plugin's settings",
+        ) from exc
+    tensors = _load_tensors(path, "cpu")
+    _check_state_dict(module, tensors, path)
+    module.load_state_dict(tensors)
+    module.to(device)
+    module.eval()
+    kind = spec.kind
+    actual = _infer_kind(module)
+    if actual != kind:
+        raise LatentkitError(
+            f"plugin {plugin_name!r} says kind {kind!r} but builds a {actual.upper()} module",
+            fix="fix the plugin's kind",
+        )
+    meta = {**meta, "plugin": plugin_name, "kind": kind, "config": json.dumps(config, sort_keys=True)}
+    return Checkpoint(path=path, model=module, kind=kind, plugin=plugin_name, config=dict(config), metadata=meta)
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise LatentkitError(f"unknown device {device!r}", fix="use cpu, cuda or cuda:N") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise LatentkitError(f"device {device!r} asked for, but CUDA is not available here", fix="use --device cpu")

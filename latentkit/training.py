@@ -1,0 +1,316 @@
+"""Training the built-in VAEs and GANs on a data source.
+
+VAEs minimise the negative ELBO with a Bernoulli likelihood, weighting the KL
+term by β (Kingma & Welling 2014; Higgins et al. 2017): per image, the binary
+cross-entropy summed over pixels plus β·KL(q(z|x) || N(0, I)), averaged over the
+batch. GANs use the non-saturating loss with Adam(β1 = 0.5) as in Radford et al.
+2016.
+
+Runs are reproducible: the same seed gives bit-identical weights on the same
+device and thread count (``torch.manual_seed`` for the initial weights, and
+seeded generators for the shuffling and the noise).
+
+Data smaller than ``TRAIN_CACHE_BYTES`` as float32 is read once and kept in
+memory; larger data is streamed from the source every epoch and shuffled in
+blocks of that size. No CLI or plotting imports here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from latentkit.defaults import (
+    BETA,
+    DEVICE,
+    GAN_LATENT_DIM,
+    GAN_LEARNING_RATE,
+    SEED,
+    TRAIN_BATCH_SIZE,
+    TRAIN_CACHE_BYTES,
+    TRAIN_EPOCHS,
+    TRAIN_LATENT_DIM,
+    TRAIN_LEARNING_RATE,
+)
+from latentkit.errors import LatentkitError
+from latentkit.models.builtin import BUILTIN_PLUGINS
+from latentkit.models.plugin import Plugin
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from latentkit.data import DataSource
+
+Progress = Callable[[int, int, float], None]
+"""``progress(epoch, total_epochs, loss)``, called after each epoch (``epoch`` from 1)."""
+
+GAN_ADAM_BETAS = (0.5, 0.999)  # Radford et al. 2016
+CONV_IMAGE_SIZE = (64, 64)  # data of this size gets the convolutional architectures by default
+DEFAULT_PLUGINS = {  # kind -> (for CONV_IMAGE_SIZE data, for anything else)
+    "vae": ("conv-vae", "mlp-vae"),
+    "gan": ("dcgan", "mlp-gan"),
+}
+
+
+@dataclass
+class TrainResult:
+    """A trained model (in eval mode) and what is needed to save and describe it.
+
+    ``history`` has one dict per epoch: ``epoch`` (from 1) and ``loss``, the mean
+    over the epoch's images of the training objective; for a VAE also ``recon``
+    and ``kl`` (loss = recon + β·kl); for a GAN ``loss`` is the generator's loss
+    and ``discriminator_loss`` the discriminator's.
+    """
+
+    model: nn.Module
+    plugin: str
+    config: dict[str, Any]
+    history: list[dict[str, float]]
+    kind: str
+
+
+def default_plugin_name(kind: str, image_shape: tuple[int, int, int]) -> str:
+    """The built-in architecture of ``kind`` for data of ``image_shape``: the
+    convolutional one for 64x64 images, the fully connected one otherwise."""
+    conv_name, mlp_name = DEFAULT_PLUGINS[kind]
+    return conv_name if tuple(image_shape[1:]) == CONV_IMAGE_SIZE else mlp_name
+
+
+def train_vae(
+    source: DataSource,
+    *,
+    plugin_name: str | None = None,
+    latent_dim: int = TRAIN_LATENT_DIM,
+    beta: float = BETA,
+    epochs: int = TRAIN_EPOCHS,
+    batch_size: int = TRAIN_BATCH_SIZE,
+    learning_rate: float = TRAIN_LEARNING_RATE,
+    seed: int = SEED,
+    device: str = DEVICE,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Train a β-VAE (β = 1: the plain VAE) with Adam on ``source``."""
+    if not (isinstance(beta, (int, float)) and math.isfinite(beta) and beta >= 0):
+        raise LatentkitError(f"beta must be a number >= 0, got {beta!r}", fix="use e.g. --beta 1 or --beta 8")
+    plugin, model, batches = _prepare(source, "vae", plugin_name, latent_dim, epochs, batch_size, learning_rate, seed, device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    noise = torch.Generator(device=device).manual_seed(seed)
+
+    history: list[dict[str, float]] = []
+    model.train()
+    for epoch in range(1, epochs + 1):
+        sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0}
+        seen = 0
+        for x in batches.epoch():
+            recon, kl = negative_elbo_terms(model, x, noise)
+            loss = recon + beta * kl
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            for key, value in (("loss", loss), ("recon", recon), ("kl", kl)):
+                sums[key] += value.item() * x.shape[0]
+            seen += x.shape[0]
+        history.append(_epoch_record(epoch, sums, seen))
+        _report(progress, epoch, epochs, history[-1]["loss"])
+    model.eval()
+    return TrainResult(model=model, plugin=plugin.name, config=model.config, history=history, kind="vae")
+
+
+def train_gan(
+    source: DataSource,
+    *,
+    plugin_name: str | None = None,
+    latent_dim: int = GAN_LATENT_DIM,
+    epochs: int = TRAIN_EPOCHS,
+    batch_size: int = TRAIN_BATCH_SIZE,
+    learning_rate: float = GAN_LEARNING_RATE,
+    seed: int = SEED,
+    device: str = DEVICE,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Train a GAN on ``source`` with the non-saturating loss; only the generator is returned."""
+    plugin, generator, batches = _prepare(
+        source, "gan", plugin_name, latent_dim, epochs, batch_size, learning_rate, seed, device
+    )
+    discriminator = generator.make_discriminator().to(device)
+    generator_optimizer = torch.optim.Adam(generator.parameters(), lr=learning_rate, betas=GAN_ADAM_BETAS)
+    discriminator_optimizer = torch.optim.Adam(discriminator.parameters(), lr=learning_rate, betas=GAN_ADAM_BETAS)
+    noise = torch.Generator(device=device).manual_seed(seed)
+
+    history: list[dict[str, float]] = []
+    generator.train()
+    discriminator.train()
+    for epoch in range(1, epochs + 1):
+        sums = {"loss": 0.0, "discriminator_loss": 0.0}
+        seen = 0
+        for real in batches.epoch():
+            n = real.shape[0]
+            fake = generator.generate(generator.sample_latent(n, noise))
+            real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
+            discriminator_loss = F.binary_cross_entropy_with_logits(
+                real_logits, torch.ones_like(real_logits)
+            ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+            discriminator_optimizer.zero_grad(set_to_none=True)
+            discriminator_loss.backward()
+            discriminator_optimizer.step()
+
+            judged = discriminator(fake)
+            generator_loss = F.binary_cross_entropy_with_logits(judged, torch.ones_like(judged))
+            generator_optimizer.zero_grad(set_to_none=True)
+            generator_loss.backward()
+            generator_optimizer.step()
+
+            sums["loss"] += generator_loss.item() * n
+            sums["discriminator_loss"] += discriminator_loss.item() * n
+            seen += n
+        history.append(_epoch_record(epoch, sums, seen))
+        _report(progress, epoch, epochs, history[-1]["loss"])
+    generator.eval()
+    return TrainResult(model=generator, plugin=plugin.name, config=generator.config, history=history, kind="gan")
+
+
+def negative_elbo_terms(
+    model: nn.Module, x: torch.Tensor, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two terms of the negative ELBO for a batch, each averaged over it:
+    Bernoulli reconstruction (binary cross-entropy summed over pixels) of one
+    reparameterised sample z = mean + σ·ε, and the closed-form KL(q(z|x) || N(0, I))
+    (Kingma & Welling 2014)."""
+    mean, logvar = model.encode(x)
+    epsilon = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+    z = mean + torch.exp(0.5 * logvar) * epsilon
+    logits = model.decode_logits(z)
+    recon = F.binary_cross_entropy_with_logits(logits, x.reshape(logits.shape), reduction="none")
+    kl = 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar)
+    return recon.flatten(1).sum(dim=1).mean(), kl.sum(dim=1).mean()
+
+
+def _prepare(
+    source: DataSource,
+    kind: str,
+    plugin_name: str | None,
+    latent_dim: int,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    device: str,
+) -> tuple[Plugin, nn.Module, _ShuffledBatches]:
+    """Check the settings, seed torch, build the model on ``device`` and set up the data."""
+    _require_positive_int("epochs", epochs)
+    _require_positive_int("batch_size", batch_size)
+    if not (isinstance(learning_rate, (int, float)) and math.isfinite(learning_rate) and learning_rate > 0):
+        raise LatentkitError(
+            f"learning_rate must be a number > 0, got {learning_rate!r}", fix="use e.g. 1e-3"
+        )
+    if len(source) == 0:
+        raise LatentkitError(f"data source {source.name!r} is empty", fix="use data with at least one image")
+    image_shape = tuple(int(size) for size in source.image_shape)
+    plugin = _builtin_plugin(kind, plugin_name or default_plugin_name(kind, image_shape))  # type: ignore[arg-type]
+
+    torch.manual_seed(seed)
+    model = plugin.build({"image_shape": list(image_shape), "latent_dim": latent_dim}).to(device)
+    shuffle = torch.Generator().manual_seed(seed)
+    return plugin, model, _ShuffledBatches(source, image_shape, batch_size, shuffle, torch.device(device))
+
+
+def _builtin_plugin(kind: str, name: str) -> Plugin:
+    names = [plugin.name for plugin in BUILTIN_PLUGINS if plugin.kind == kind]
+    for plugin in BUILTIN_PLUGINS:
+        if plugin.name == name and plugin.kind == kind:
+            return plugin
+    raise LatentkitError(
+        f"cannot train {kind.upper()} architecture {name!r}",
+        fix=f"use one of: {', '.join(names)}",
+    )
+
+
+def _require_positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise LatentkitError(f"{name} must be a positive integer, got {value!r}", fix=f"set {name} to e.g. 64")
+
+
+def _epoch_record(epoch: int, sums: dict[str, float], seen: int) -> dict[str, float]:
+    record: dict[str, float] = {"epoch": epoch}
+    record.update({key: total / seen for key, total in sums.items()})
+    if not math.isfinite(record["loss"]):
+        raise LatentkitError(
+            f"training diverged in epoch {epoch} (loss {record['loss']})",
+            fix="lower the learning rate or change the seed",
+        )
+    return record
+
+
+def _report(progress: Progress | None, epoch: int, epochs: int, loss: float) -> None:
+    if progress is not None:
+        progress(epoch, epochs, loss)
+
+
+class _ShuffledBatches:
+    """Each epoch, the source's images as shuffled float32 tensors on ``device``.
+
+    Small data (under ``TRAIN_CACHE_BYTES``) is read once and reshuffled as a
+    whole each epoch. Larger data is read from the source every epoch and
+    shuffled within blocks of about ``TRAIN_CACHE_BYTES``, so memory stays bounded.
+    """
+
+    def __init__(
+        self,
+        source: DataSource,
+        image_shape: tuple[int, ...],
+        batch_size: int,
+        shuffle: torch.Generator,
+        device: torch.device,
+    ) -> None:
+        self.source = source
+        self.image_shape = image_shape
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.device = device
+        item_bytes = 4 * math.prod(image_shape)
+        self.block_items = max(batch_size, TRAIN_CACHE_BYTES // item_bytes)
+        self.cached: torch.Tensor | None = None
+        if len(source) * item_bytes < TRAIN_CACHE_BYTES:
+            self.cached = torch.cat(list(self._read())).to(device)
+
+    def epoch(self) -> Iterator[torch.Tensor]:
+        if self.cached is not None:
+            yield from self._cut(self._shuffled(self.cached), self.cached.shape[0])
+            return
+        block: list[torch.Tensor] = []
+        block_size = 0
+        for images in self._read():
+            block.append(images)
+            block_size += images.shape[0]
+            if block_size >= self.block_items:
+                shuffled = self._shuffled(torch.cat(block))
+                full = block_size - block_size % self.batch_size
+                yield from self._cut(shuffled, full)
+                block, block_size = [shuffled[full:]], block_size - full  # the rest starts the next block
+        if block_size:
+            yield from self._cut(self._shuffled(torch.cat(block)), block_size)
+
+    def _shuffled(self, images: torch.Tensor) -> torch.Tensor:
+        return images[torch.randperm(images.shape[0], generator=self.shuffle)]
+
+    def _cut(self, images: torch.Tensor, count: int) -> Iterator[torch.Tensor]:
+        """The first ``count`` rows of ``images`` in batches, on the training device."""
+        for start in range(0, count, self.batch_size):
+            yield images[start : min(start + self.batch_size, count)].to(self.device)
+
+    def _read(self) -> Iterator[torch.Tensor]:
+        """The source's batches as CPU float32 tensors, checked against ``image_shape``."""
+        for batch in self.source.batches(self.batch_size):
+            x = np.asarray(batch.x, dtype=np.float32)
+            if x.ndim != 4 or tuple(x.shape[1:]) != self.image_shape:
+                raise LatentkitError(
+                    f"data source {self.source.name!r} gave a batch of shape {x.shape}, "
+                    f"expected (B, {', '.join(map(str, self.image_shape))})",
+                    fix="check the data source's image_shape",
+                )
+            yield torch.from_numpy(np.ascontiguousarray(x))

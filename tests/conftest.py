@@ -1,0 +1,44 @@
+"""Shared fixtures: a hand-set VAE checkpoint and small data written to tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ASSETS = Path(__file__).parent / "assets"
+HANDSET_PLUGIN = ASSETS / "handset_plugin.py"
+
+# mean = flatten(x) @ WEIGHT for 1x2x2 images; dimension 3 ignores the input (collapsed)
+WEIGHT = [[1.0, 0.0, 0.5, 0.0], [0.0, 2.0, 0.0, 0.0], [0.0, 0.0, 0.5, 0.0], [0.0, 0.0, 0.0, 0.0]]
+LOGVAR = [-1.0, -2.0, 0.0, 1.5]
+
+
+@pytest.fixture
+def handset_images() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.random((257, 1, 2, 2)).astype(np.float32)
+
+
+@pytest.fixture
+def handset_data(tmp_path: Path, handset_images: np.ndarray) -> Path:
+    path = tmp_path / "handset.npz"
+    np.savez(path, x=handset_images, y=np.arange(len(handset_images)) % 3)
+    return path
+
+
+@pytest.fixture
+def handset_checkpoint(tmp_path: Path, handset_data: Path) -> Path:
+    from latentkit.models.checkpoint import save
+    from latentkit.models.registry import PluginRegistry
+
+    config = {"weight": WEIGHT, "logvar": LOGVAR}
+    model = PluginRegistry([HANDSET_PLUGIN]).get("handset-vae").build(config)
+    return save(model, tmp_path / "handset.safetensors", plugin="handset-vae", config=config, dataset=str(handset_data))
+
+
+def handset_posterior(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The hand-set encoder's (mean, logvar), computed with numpy in float64."""
+    mean = images.reshape(len(images), -1).astype(np.float64) @ np.array(WEIGHT)
+    return mean, np.broadcast_to(np.array(LOGVAR), mean.shape)

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from latentkit.analysis.moments import RunningMoments
+from latentkit.data import open_data
+from latentkit.encode import PosteriorStats, encode_posterior
+from latentkit.errors import LatentkitError
+from latentkit.models.checkpoint import load
+from tests.conftest import HANDSET_PLUGIN, handset_posterior
+
+
+@pytest.mark.parametrize("batch_size", [1, 16, 100, 1000])
+def test_streaming_statistics_equal_the_whole_batch_for_any_batch_size(
+    handset_checkpoint, handset_data, handset_images, batch_size
+):
+    model = load(handset_checkpoint, plugin_files=[HANDSET_PLUGIN]).model
+    result = encode_posterior(model, open_data(str(handset_data)), batch_size=batch_size, keep_means=True)
+    mean, logvar = handset_posterior(handset_images)
+    kl = 0.5 * (mean**2 + np.exp(logvar) - 1 - logvar)
+    np.testing.assert_allclose(result.stats.kl.mean, kl.mean(axis=0), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(result.stats.mean.variance(), mean.var(axis=0), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(result.means, mean, rtol=1e-6, atol=1e-6)
+    assert result.index.tolist() == list(range(len(handset_images)))
+
+
+def test_statistics_of_shards_merge_to_those_of_the_whole(handset_checkpoint, handset_data):
+    model = load(handset_checkpoint, plugin_files=[HANDSET_PLUGIN]).model
+    whole = encode_posterior(model, open_data(str(handset_data)), batch_size=32).stats
+    merged = PosteriorStats.empty(4)
+    for shard_seed in range(3):  # three disjoint shards built from a permutation
+        idx = np.array_split(np.random.default_rng(9).permutation(257), 3)[shard_seed]
+        source = open_data(str(handset_data))
+        from latentkit.data import Subset
+
+        merged.merge(encode_posterior(model, Subset(source, np.sort(idx)), batch_size=10).stats)
+    assert merged.count == whole.count
+    np.testing.assert_allclose(merged.kl.mean, whole.kl.mean, rtol=1e-12)
+    np.testing.assert_allclose(merged.mean.variance(), whole.mean.variance(), rtol=1e-10)
+
+
+def test_nan_outputs_name_the_dimension(handset_checkpoint, handset_data):
+    import torch
+
+    model = load(handset_checkpoint, plugin_files=[HANDSET_PLUGIN]).model
+    with torch.no_grad():
+        model.weight[:, 2] = float("nan")
+    with pytest.raises(LatentkitError, match=r"NaN or inf in latent dimension\(s\) 2"):
+        encode_posterior(model, open_data(str(handset_data)), batch_size=64)
+
+
+def test_data_the_model_cannot_take(handset_checkpoint):
+    model = load(handset_checkpoint, plugin_files=[HANDSET_PLUGIN]).model
+    with pytest.raises(LatentkitError, match=r"cannot take data of shape \[1, 8, 8\]"):
+        encode_posterior(model, open_data("digits"), batch_size=64)
+
+
+def test_running_moments_type_is_shared():
+    assert isinstance(PosteriorStats.empty(2).mean, RunningMoments)
