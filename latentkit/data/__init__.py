@@ -42,7 +42,9 @@ def _open_whole(spec: str) -> DataSource:
     if path.suffix.lower() in ARRAY_SUFFIXES:
         return open_array_file(spec)
     if path.exists():
-        raise LatentkitError(f"cannot read data from {spec}: expected {ACCEPTED_SPECS}", fix="convert it to a .npz file")
+        raise LatentkitError(
+            f"cannot read data from {spec}: expected {ACCEPTED_SPECS}", fix="convert it to a .npz file"
+        )
     raise LatentkitError(f"unknown data {spec!r}: expected {ACCEPTED_SPECS}", fix="pass --data digits|shapes|PATH")
 
 

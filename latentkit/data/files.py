@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from latentkit.data.source import ArraySource, IndexedSource
 from latentkit.errors import LatentkitError
 
 ARRAY_SUFFIXES = (".npy", ".npz")
+ARRAY_SIGNATURES = (b"\x93NUMPY", b"PK\x03\x04", b"PK\x05\x06")  # .npy; .npz (a zip), empty zip
 SAVE_HINT = "save it with np.save(path, x) or np.savez(path, x=x, y=labels, factors=factors)"
 # Pillow modes read as one grey channel; every other mode is read as RGB.
 GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"})
@@ -33,6 +35,8 @@ def _first_line(exc: BaseException) -> str:
 
 def _images(spec: str, x: np.ndarray) -> tuple[np.ndarray, float | None]:
     """``x`` as (N, C, H, W) (a view, no copy) and the value that means white (None for floats)."""
+    if x.size == 0:
+        raise LatentkitError(f"{spec}: x is empty (shape {x.shape})", fix="save at least one image")
     if x.ndim == 3:
         x = x[:, None]
     elif x.ndim != 4:
@@ -46,8 +50,6 @@ def _images(spec: str, x: np.ndarray) -> tuple[np.ndarray, float | None]:
             + (" (it looks channels-last)" if x.shape[3] in (1, 3, 4) else ""),
             fix="store channels first: x = np.transpose(x, (0, 3, 1, 2)) for (N, H, W, C) data",
         )
-    if x.size == 0:
-        raise LatentkitError(f"{spec}: x is empty (shape {x.shape})", fix="save at least one image")
     if x.dtype == np.uint8:
         return x, 255.0
     if x.dtype.kind == "f":
@@ -63,7 +65,7 @@ def _labels(spec: str, y: np.ndarray, n: int) -> np.ndarray:
     if y.ndim != 1 or len(y) != n:
         raise LatentkitError(
             f"{spec}: y has shape {y.shape} but x has {n} images; expected ({n},)",
-            fix="save one integer label per image as y (flatten it with y.ravel() if it is (N, 1))",
+            fix="save one integer label per image as y, flattened with y.ravel() if it is (N, 1)",
         )
     if y.dtype.kind not in "iu":
         raise LatentkitError(
@@ -77,7 +79,7 @@ def _factors(spec: str, factors: np.ndarray, names: np.ndarray | None, n: int) -
     if factors.ndim != 2 or len(factors) != n:
         raise LatentkitError(
             f"{spec}: factors has shape {factors.shape} but x has {n} images; expected ({n}, K)",
-            fix="save one row of K factor values per image (reshape a single factor to (N, 1))",
+            fix="save one row of K factor values per image; reshape a single factor to (N, 1)",
         )
     if factors.dtype.kind not in "iu":
         raise LatentkitError(
@@ -97,8 +99,13 @@ def _factors(spec: str, factors: np.ndarray, names: np.ndarray | None, n: int) -
     return factors.astype(np.int64), tuple(str(name) for name in names)
 
 
-def _array_source(spec: str, x: np.ndarray, y: np.ndarray | None = None, factors: np.ndarray | None = None,
-                  factor_names: np.ndarray | None = None) -> ArraySource:
+def _array_source(
+    spec: str,
+    x: np.ndarray,
+    y: np.ndarray | None = None,
+    factors: np.ndarray | None = None,
+    factor_names: np.ndarray | None = None,
+) -> ArraySource:
     """Check the arrays read from a file and wrap them in a source."""
     images, full_scale = _images(spec, x)
     n = len(images)
@@ -108,8 +115,9 @@ def _array_source(spec: str, x: np.ndarray, y: np.ndarray | None = None, factors
     if factors is not None:
         factors, names = _factors(spec, factors, factor_names, n)
         sizes = tuple(int(size) for size in factors.max(axis=0) + 1)
-    return ArraySource(spec, images, full_scale=full_scale, labels=labels, factors=factors,
-                       factor_names=names, factor_sizes=sizes)
+    return ArraySource(
+        spec, images, full_scale=full_scale, labels=labels, factors=factors, factor_names=names, factor_sizes=sizes
+    )
 
 
 def _memmap_stored_member(path: Path, npz: np.lib.npyio.NpzFile, key: str) -> np.memmap | None:
@@ -141,7 +149,7 @@ def _read_member(spec: str, path: Path, npz: np.lib.npyio.NpzFile, key: str) -> 
     try:
         mapped = _memmap_stored_member(path, npz, key)
         return mapped if mapped is not None else npz[key]
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise LatentkitError(
             f"{spec}: array {key!r} cannot be read ({_first_line(exc)})",
             fix=f"re-save the file with plain numeric arrays; {SAVE_HINT}",
@@ -153,6 +161,11 @@ def open_array_file(spec: str) -> ArraySource:
     path = Path(spec)
     if not path.is_file():
         raise LatentkitError(f"data file {spec} does not exist", fix="check the path, or pass --data digits|shapes")
+    with open(path, "rb") as file:
+        if not file.read(6).startswith(ARRAY_SIGNATURES):  # np.load would try to unpickle it
+            raise LatentkitError(
+                f"{spec} is not a valid .npy or .npz file (unrecognised content)", fix=f"re-create it; {SAVE_HINT}"
+            )
     try:
         loaded = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
@@ -167,8 +180,11 @@ def open_array_file(spec: str) -> ArraySource:
             raise LatentkitError(
                 f"{spec} has no array named 'x' (arrays: {present})", fix=f"store the images under x: {SAVE_HINT}"
             )
-        arrays = {key: _read_member(spec, path, npz, key) for key in ("x", "y", "factors", "factor_names")
-                  if key in npz.files}
+        arrays = {
+            key: _read_member(spec, path, npz, key)
+            for key in ("x", "y", "factors", "factor_names")
+            if key in npz.files
+        }
     return _array_source(spec, **arrays)
 
 
@@ -223,11 +239,14 @@ def _png_header(path: Path) -> tuple[tuple[int, int], str]:
 
 def open_png_folder(spec: str) -> PngFolderSource:
     """Every ``*.png`` directly inside folder ``spec``; all must have the same size."""
-    paths = sorted((path for path in Path(spec).iterdir() if path.suffix.lower() == ".png" and path.is_file()),
-                   key=lambda path: path.name)
+    paths = sorted(
+        (path for path in Path(spec).iterdir() if path.suffix.lower() == ".png" and path.is_file()),
+        key=lambda path: path.name,
+    )
     if not paths:
         raise LatentkitError(
-            f"folder {spec} has no .png images", fix="put the PNG images directly in the folder (subfolders are not read)"
+            f"folder {spec} has no .png images",
+            fix="put the PNG images directly in the folder (subfolders are not read)",
         )
     size, mode = _png_header(paths[0])
     for path in paths[1:]:

@@ -83,19 +83,21 @@ class _SpriteTable:
     ``patch_row`` of the sprite (row ``PATCH`` is blank) seen from ``start``.
     """
 
-    windows: np.ndarray  # (720, PATCH + 1, starts, IMAGE_SIZE) uint8, a view into a ~2.8 MB table
+    rows: np.ndarray  # (720, PATCH + 1, width) uint8, ~2.8 MB: each patch row padded sideways
+    windows: np.ndarray  # (720, PATCH + 1, starts, IMAGE_SIZE) uint8, a view of ``rows``
     column_start: np.ndarray  # (32,) the window start that puts the shape's centre at CENTRES[pos_x]
 
 
 @cache
 def _sprite_table() -> _SpriteTable:
-    """Draw the 720 sprites once per process (~20 ms)."""
+    """Draw the 720 sprites once per process (20-60 ms)."""
     left = CENTRES.max() - PATCH // 2  # patch column 0 in a padded row
     width = CENTRES.max() - CENTRES.min() + IMAGE_SIZE  # every window start fits
     rows = np.zeros((int(np.prod(_SPRITE_SHAPE)), PATCH + 1, width), dtype=np.uint8)
     rows[:, :PATCH, left : left + PATCH] = _sprite_masks().reshape(-1, PATCH, PATCH)
     rows.setflags(write=False)
     return _SpriteTable(
+        rows=rows,
         windows=sliding_window_view(rows, IMAGE_SIZE, axis=2),
         column_start=CENTRES.max() - CENTRES,
     )

@@ -120,8 +120,8 @@ class ArraySource(IndexedSource):
         self.factor_names = factor_names
         self.factor_sizes = factor_sizes
         if full_scale is None:
-            sample = np.unique(np.linspace(0, len(array) - 1, min(len(array), self.SAMPLE_ROWS)).astype(np.int64))
-            self._check_unit_range(sample)
+            sample_rows = np.linspace(0, len(array) - 1, min(len(array), self.SAMPLE_ROWS)).astype(np.int64)
+            self._check_unit_range(np.unique(sample_rows))
 
     def __len__(self) -> int:
         return len(self.array)
@@ -186,7 +186,9 @@ def factors_at(source: DataSource, index: np.ndarray) -> np.ndarray | None:
 def check_limit(limit: int) -> None:
     """Refuse a row limit that is not positive."""
     if limit <= 0:
-        raise LatentkitError(f"--limit {limit} is not positive", fix="pass --limit 1 or more, or leave it out to use every row")
+        raise LatentkitError(
+            f"--limit {limit} is not positive", fix="pass --limit 1 or more, or leave it out to use every row"
+        )
 
 
 def subset_indices(size: int, limit: int, seed: int) -> np.ndarray | None:

@@ -137,7 +137,7 @@ def test_ellipse_is_about_twice_as_wide_as_tall():
 def test_heart_points_down_with_two_lobes_on_top(scale):
     heart = image(HEART, scale, 0)
     rows = np.flatnonzero(heart.any(axis=1))
-    top, bottom = heart[rows[1]], heart[rows[-1]]
+    top, bottom = heart[rows[0]], heart[rows[-1]]
     assert np.count_nonzero(np.diff(top)) == 4  # two separate lobes: two runs of ink
     assert bottom.sum() <= 2  # the point
 

@@ -1,0 +1,241 @@
+"""Disentanglement, completeness and informativeness (DCI) from per-factor gradient-boosted trees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from latentkit.analysis.validation import check_train_test, constant_code_dims, constant_dims_note
+from latentkit.defaults import (
+    DCI_FAST_LEARNING_RATE,
+    DCI_FAST_MAX_DEPTH,
+    DCI_FAST_MIN_DATA_IN_LEAF,
+    DCI_FAST_NUM_ROUNDS,
+    DCI_MODEL,
+    DCI_N_JOBS,
+)
+from latentkit.errors import LatentkitError
+
+DCIModel = Literal["reference", "fast"]
+
+# dlib adds this to every importance before normalising, so that zero rows/columns have a
+# defined (maximal) entropy.
+_IMPORTANCE_EPSILON = 1e-11
+
+
+@dataclass(frozen=True, eq=False)
+class DCIResult:
+    """DCI scores and the matrices behind them.
+
+    ``importance_matrix`` R (D, K): R[i, j] = importance of code i for predicting factor j,
+    each column summing to 1 (or 0 if that factor's model made no split).
+    ``per_code_disentanglement`` (D,) with weights ``code_weights`` (D,, sum 1);
+    ``per_factor_completeness`` (K,) with weights ``factor_weights`` (K,, sum 1);
+    ``per_factor_accuracy_train`` / ``_test`` (K,) are the classifiers' accuracies, whose
+    means are the informativeness scores. ``model`` is "reference" or "fast".
+    """
+
+    disentanglement: float
+    completeness: float
+    informativeness_train: float
+    informativeness_test: float
+    importance_matrix: np.ndarray
+    per_code_disentanglement: np.ndarray
+    code_weights: np.ndarray
+    per_factor_completeness: np.ndarray
+    factor_weights: np.ndarray
+    per_factor_accuracy_train: np.ndarray
+    per_factor_accuracy_test: np.ndarray
+    model: str
+    notes: tuple[str, ...] = ()
+
+
+def dci(
+    codes_train: np.ndarray,
+    factors_train: np.ndarray,
+    codes_test: np.ndarray,
+    factors_test: np.ndarray,
+    *,
+    model: DCIModel = DCI_MODEL,
+    random_state: int | None = 0,
+    n_jobs: int = DCI_N_JOBS,
+) -> DCIResult:
+    """DCI of codes (N, D) with respect to discrete factors (N, K), from a train/test split.
+
+    For each factor j a classifier predicts v_j from all (raw, unstandardised) codes on the
+    training rows; its feature importances form column j of R (D, K). With
+    P[i, j] = R[i, j] / sum_k R[i, k] and Q[i, j] = R[i, j] / sum_l R[l, j] (after adding 1e-11):
+
+        disentanglement = sum_i rho_i (1 - H_K(P[i, :])),   rho_i = sum_j R[i, j] / sum R
+        completeness    = sum_j w_j  (1 - H_D(Q[:, j])),   w_j = sum_i R[i, j] / sum R
+        informativeness = mean_j accuracy of classifier j (on the train or the test rows)
+
+    H_b is entropy in log base b, so unused codes (zero rows) weigh nothing, and completeness
+    depends on D (not comparable across latent sizes). With K = 1 (D = 1) every code
+    (factor) scores 1 for disentanglement (completeness).
+
+    ``model="reference"`` (default DCI_MODEL) fits ``sklearn.ensemble.GradientBoostingClassifier``
+    with every setting at its default except ``random_state``, as disentanglement_lib does.
+    ``random_state=0`` gives each factor's classifier a fresh ``RandomState(0)``; it breaks
+    ties between equal-gain splits, so values are fixed by the input (they equal dlib's run
+    with ``random_state=0``). ``random_state=None`` is the reference's own behaviour: every
+    classifier draws from numpy's global RNG, whose stream runs on from one factor to the
+    next, so factors are then fitted one after another in order, and calling
+    ``np.random.seed(s)`` first reproduces dlib's value for that seed (values move by ~1e-3
+    between seeds). Otherwise factors are fitted in parallel on ``n_jobs`` threads
+    (default DCI_N_JOBS; -1 = one per factor), largest first; the trees release the GIL and
+    the values are identical to a sequential run.
+
+    ``model="fast"`` fits LightGBM with the reference's shape (100 rounds, learning rate 0.1,
+    depth-3 trees, leaves down to 1 sample), deterministic and single-threaded per factor;
+    importances are total split gains, normalised per factor. On the shared reference cases
+    every DCI figure lies within 0.02 of the reference at a small fraction of the time.
+
+    References
+    ----------
+    Eastwood, Williams (2018). A framework for the quantitative evaluation of disentangled
+    representations. ICLR. Values match disentanglement_lib ``_compute_dci`` (which reports
+    accuracies under the name ``*_err``/``*_loss``).
+    """
+    codes_train, factors_train, codes_test, factors_test = check_train_test(
+        codes_train, factors_train, codes_test, factors_test
+    )
+    if model not in ("reference", "fast"):
+        raise LatentkitError(f"unknown DCI model {model!r}", fix='use "reference" or "fast"')
+    n_factors = factors_train.shape[1]
+    class_counts = [np.unique(factors_train[:, j]).size for j in range(n_factors)]
+    single = [j for j, count in enumerate(class_counts) if count < 2]
+    if single:
+        raise LatentkitError(
+            f"factor {single[0]} takes a single value on the training rows, so no classifier can be fitted",
+            fix="encode more observations, or shuffle them so the training rows cover every factor",
+        )
+
+    def fit(j: int) -> tuple[np.ndarray, float, float]:
+        fit_factor = _fit_gbt_factor if model == "reference" else _fit_lightgbm_factor
+        return fit_factor(codes_train, factors_train[:, j], codes_test, factors_test[:, j], random_state)
+
+    # Cost grows with the class count (one tree per class per round): start the largest.
+    order = sorted(range(n_factors), key=lambda j: -class_counts[j])
+    if model == "reference" and random_state is None:
+        fitted = {j: fit(j) for j in range(n_factors)}  # global RNG: the order matters
+    else:
+        workers = n_factors if n_jobs == -1 else max(1, min(n_jobs, n_factors))
+        if workers == 1:
+            fitted = {j: fit(j) for j in order}
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                fitted = dict(zip(order, pool.map(fit, order)))
+
+    importance = np.column_stack([fitted[j][0] for j in range(n_factors)])
+    accuracy_train = np.array([fitted[j][1] for j in range(n_factors)])
+    accuracy_test = np.array([fitted[j][2] for j in range(n_factors)])
+    scores = disentanglement_completeness(importance)
+    notes = constant_dims_note(constant_code_dims(codes_train), "no split uses them (importance 0)")
+    return DCIResult(
+        informativeness_train=float(accuracy_train.mean()),
+        informativeness_test=float(accuracy_test.mean()),
+        importance_matrix=importance,
+        per_factor_accuracy_train=accuracy_train,
+        per_factor_accuracy_test=accuracy_test,
+        model=model,
+        notes=notes,
+        **scores,
+    )
+
+
+def disentanglement_completeness(importance: np.ndarray) -> dict[str, float | np.ndarray]:
+    """Disentanglement and completeness (with per-code/per-factor parts and weights) of R (D, K).
+
+    See :func:`dci` for the formulas. An all-zero R gets uniform weights (dlib's rule).
+    """
+    importance = np.asarray(importance, dtype=np.float64)
+    n_codes, n_factors = importance.shape
+    per_code = 1.0 - _normalised_entropy(importance.T + _IMPORTANCE_EPSILON, n_factors)
+    per_factor = 1.0 - _normalised_entropy(importance + _IMPORTANCE_EPSILON, n_codes)
+    weights_source = importance if importance.sum() > 0 else np.ones_like(importance)
+    total = weights_source.sum()
+    code_weights = weights_source.sum(axis=1) / total
+    factor_weights = weights_source.sum(axis=0) / total
+    return {
+        "disentanglement": float(np.sum(per_code * code_weights)),
+        "completeness": float(np.sum(per_factor * factor_weights)),
+        "per_code_disentanglement": per_code,
+        "code_weights": code_weights,
+        "per_factor_completeness": per_factor,
+        "factor_weights": factor_weights,
+    }
+
+
+def _normalised_entropy(weights: np.ndarray, base: int) -> np.ndarray:
+    """Entropy in log ``base`` of each column of positive ``weights``, normalised to a distribution (0 if base is 1)."""
+    if base == 1:
+        return np.zeros(weights.shape[1])
+    p = weights / weights.sum(axis=0, keepdims=True)
+    return -np.sum(p * np.log(p), axis=0) / np.log(base)
+
+
+def _fit_gbt_factor(
+    codes_train: np.ndarray,
+    labels_train: np.ndarray,
+    codes_test: np.ndarray,
+    labels_test: np.ndarray,
+    random_state: int | None,
+) -> tuple[np.ndarray, float, float]:
+    """Reference classifier for one factor: importances (D,), train accuracy, test accuracy."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    classifier = GradientBoostingClassifier(random_state=random_state)
+    classifier.fit(codes_train, labels_train)
+    importance = np.abs(classifier.feature_importances_)
+    accuracy_train = float(np.mean(classifier.predict(codes_train) == labels_train))
+    accuracy_test = float(np.mean(classifier.predict(codes_test) == labels_test))
+    return importance, accuracy_train, accuracy_test
+
+
+def _fit_lightgbm_factor(
+    codes_train: np.ndarray,
+    labels_train: np.ndarray,
+    codes_test: np.ndarray,
+    labels_test: np.ndarray,
+    random_state: int | None,
+) -> tuple[np.ndarray, float, float]:
+    """LightGBM stand-in for the reference classifier: importances (D,), train accuracy, test accuracy."""
+    import lightgbm
+
+    classes, targets = np.unique(labels_train, return_inverse=True)
+    params = {
+        "learning_rate": DCI_FAST_LEARNING_RATE,
+        "max_depth": DCI_FAST_MAX_DEPTH,
+        "num_leaves": 2**DCI_FAST_MAX_DEPTH,
+        "min_data_in_leaf": DCI_FAST_MIN_DATA_IN_LEAF,
+        "min_sum_hessian_in_leaf": 0.0,
+        "min_data_in_bin": 1,
+        "feature_pre_filter": False,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": 1,
+        "seed": 0 if random_state is None else int(random_state),
+        "verbosity": -1,
+    }
+    if classes.size == 2:
+        params["objective"] = "binary"
+    else:
+        params.update(objective="multiclass", num_class=int(classes.size))
+    dataset = lightgbm.Dataset(codes_train, label=targets, params={"verbosity": -1}, free_raw_data=True)
+    booster = lightgbm.train(params, dataset, num_boost_round=DCI_FAST_NUM_ROUNDS)
+    gain = booster.feature_importance(importance_type="gain").astype(np.float64)
+    importance = gain / gain.sum() if gain.sum() > 0 else gain
+
+    def predict(codes: np.ndarray) -> np.ndarray:
+        scores = booster.predict(codes)
+        index = (scores > 0.5).astype(np.intp) if classes.size == 2 else np.argmax(scores, axis=1)
+        return classes[index]
+
+    accuracy_train = float(np.mean(predict(codes_train) == labels_train))
+    accuracy_test = float(np.mean(predict(codes_test) == labels_test))
+    return importance, accuracy_train, accuracy_test
