@@ -12,7 +12,8 @@ from typing import Any
 from latentkit.errors import LatentkitError
 from latentkit.models.plugin import Plugin
 
-__all__ = ["LatentkitError", "Plugin", "save", "load", "kl_report", "info", "train", "demo", "list_plugins"]
+__all__ = ["LatentkitError", "Plugin", "save", "load", "kl_report", "info", "train", "demo", "list_plugins",
+           "interpolate", "traverse", "embed", "lerp", "slerp"]
 
 _LAZY = {
     "save": "latentkit.models.checkpoint",
@@ -22,6 +23,11 @@ _LAZY = {
     "train": "latentkit.commands.train",
     "demo": "latentkit.commands.demo",
     "list_plugins": "latentkit.commands.plugins",
+    "interpolate": "latentkit.commands.interpolate",
+    "traverse": "latentkit.commands.traverse",
+    "embed": "latentkit.commands.embed",
+    "lerp": "latentkit.analysis.interpolation",
+    "slerp": "latentkit.analysis.interpolation",
 }
 
 

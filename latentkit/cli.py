@@ -244,6 +244,233 @@ def _print_kl_report(report: Any, console: Console) -> None:
 
 
 @app.command()
+def interpolate(
+    checkpoint: Annotated[Path, typer.Argument(help="A VAE or GAN checkpoint (.safetensors).")],
+    data: DataOpt = None,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+    mode: Annotated[str, typer.Option("--mode", help="lerp, slerp, or both (side by side).")] = defaults.INTERPOLATE_MODE,
+    steps: Annotated[int, typer.Option("--steps", help="Points per path, both ends included (≥ 2).")] = defaults.INTERPOLATE_STEPS,
+    pairs: Annotated[
+        Optional[int], typer.Option("--pairs", help=f"Paths, one row each (default {defaults.INTERPOLATE_PAIRS}).")
+    ] = None,
+    from_index: Annotated[
+        Optional[list[int]], typer.Option("--from", help="VAE: data row a path starts at (repeatable, one --to each).")
+    ] = None,
+    to_index: Annotated[Optional[list[int]], typer.Option("--to", help="VAE: data row a path ends at.")] = None,
+    seed: SeedOpt = defaults.SEED,
+    batch_size: BatchOpt = defaults.BATCH_SIZE,
+    device: DeviceOpt = defaults.DEVICE,
+    plugin: PluginOpt = None,
+    config: ConfigOpt = None,
+    plugin_file: PluginFileOpt = None,
+    figure_format: FormatOpt = defaults.FIGURE_FORMAT,
+) -> None:
+    """Decoded paths between pairs of latent codes, lerp against slerp (VAE: data points; GAN: prior samples)."""
+    from latentkit.commands.interpolate import interpolate as run_interpolate
+
+    with _progress("interpolating", enabled=not state.quiet) as progress:
+        result = run_interpolate(
+            checkpoint,
+            data=data,
+            out=out,
+            mode=mode,
+            steps=steps,
+            pairs=pairs,
+            from_index=from_index or (),
+            to_index=to_index or (),
+            seed=seed,
+            batch_size=batch_size,
+            device=device,
+            plugin=plugin,
+            config=_config(config),
+            plugin_files=plugin_file or (),
+            figure_format=figure_format,
+            progress=progress,
+        )
+    if as_json:
+        _emit_json(result.to_json())
+    console = _console(stderr=as_json)
+    doc = result.document
+    table = Table(
+        "mode", "mean ‖z‖", "min ‖z‖", "mean ‖z‖ / √d", "step MSD mean", "step MSD max",
+        title=f"{Path(doc['checkpoint']['path']).name}: {doc['settings']['pairs']} paths × {len(result.t)} steps "
+        f"between {'data points' if result.endpoints is not None else 'prior samples'}",
+    )  # fmt: skip
+    for name in result.modes:
+        m = result.metrics[name]
+        table.add_row(
+            name,
+            f"{m['norm']['mean']:.3f}",
+            f"{m['norm']['min']:.3f}",
+            f"{m['norm_ratio']:.2f}",
+            f"{m['smoothness']['mean']:.5f}",
+            f"{m['smoothness']['max']:.5f}",
+        )
+    console.print(table)
+    console.print(
+        f"prior norm √d = {result.prior_norm:.3f}; step MSD = mean squared pixel difference between consecutive "
+        "decoded steps (pixel space), per path, averaged over paths"
+    )
+    _print_files(result.files, console)
+
+
+@app.command()
+def traverse(
+    checkpoint: Annotated[Path, typer.Argument(help="A VAE or GAN checkpoint (.safetensors).")],
+    data: DataOpt = None,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+    value_range: Annotated[
+        str,
+        typer.Option(
+            "--range",
+            help="R: each dimension takes values -R..R; 'quantile': the "
+            f"{defaults.TRAVERSE_QUANTILES[0]:.0%}-{defaults.TRAVERSE_QUANTILES[1]:.0%} quantiles of its posterior means (VAE).",
+        ),
+    ] = f"{defaults.TRAVERSE_RANGE:g}",
+    steps: Annotated[int, typer.Option("--steps", help="Values per dimension (≥ 2).")] = defaults.TRAVERSE_STEPS,
+    base: Annotated[
+        Optional[str],
+        typer.Option("--base", help="Code the other dimensions keep: data (a data point, VAE default), zero (GAN default) or a row index."),
+    ] = None,
+    active_only: Annotated[bool, typer.Option("--active-only", help="VAE: hide collapsed dimensions.")] = False,
+    n: Annotated[
+        Optional[int],
+        typer.Option("--n", help=f"VAE: data points encoded for the KL order and quantiles (default: all up to {defaults.TRAVERSE_N})."),
+    ] = None,
+    gif: Annotated[bool, typer.Option("--gif", help="Also write traverse.gif, every dimension moving back and forth.")] = False,
+    seed: SeedOpt = defaults.SEED,
+    batch_size: BatchOpt = defaults.BATCH_SIZE,
+    device: DeviceOpt = defaults.DEVICE,
+    plugin: PluginOpt = None,
+    config: ConfigOpt = None,
+    plugin_file: PluginFileOpt = None,
+    figure_format: FormatOpt = defaults.FIGURE_FORMAT,
+) -> None:
+    """Vary one latent dimension at a time around a base code: one row per dimension, with decoder sensitivity."""
+    from latentkit.commands.traverse import traverse as run_traverse
+
+    with _progress("traversing", enabled=not state.quiet) as progress:
+        result = run_traverse(
+            checkpoint,
+            data=data,
+            out=out,
+            value_range=value_range,
+            steps=steps,
+            base=base,
+            active_only=active_only,
+            n=n,
+            gif=gif,
+            seed=seed,
+            batch_size=batch_size,
+            device=device,
+            plugin=plugin,
+            config=_config(config),
+            plugin_files=plugin_file or (),
+            figure_format=figure_format,
+            progress=progress,
+        )
+    if as_json:
+        _emit_json(result.to_json())
+    console = _console(stderr=as_json)
+    doc = result.document
+    table = Table("dim", "KL [nats]", "", "sensitivity", "relative", title=f"{Path(doc['checkpoint']['path']).name}: traversal")
+    relative = doc["dimensions"]["relative_sensitivity"]
+    for d in result.dims:
+        state_text = "" if result.active is None else ("[green]active[/green]" if result.active[d] else "[dim]collapsed[/dim]")
+        table.add_row(
+            str(d),
+            f"{result.kl[d]:.4f}" if result.kl is not None else "-",
+            state_text,
+            f"{result.sensitivity[d]:.3e}",
+            f"{relative[d]:.1%}",
+        )
+    console.print(table)
+    console.print(
+        "sensitivity = mean squared change of the decoded output per unit change of the dimension "
+        f"(central differences around {doc['settings']['sensitivity_n']} base codes)"
+    )
+    for note in result.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    _print_files(result.files, console)
+
+
+@app.command("umap")
+def umap_command(
+    checkpoint: Annotated[Path, typer.Argument(help="A VAE or GAN checkpoint (.safetensors).")],
+    data: DataOpt = None,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+    method: Annotated[str, typer.Option("--method", help="umap, pca (instant) or tsne.")] = defaults.UMAP_METHOD,
+    n: Annotated[
+        Optional[int],
+        typer.Option("--n", help=f"Data points, a reproducible random subset (default: all up to {defaults.UMAP_N})."),
+    ] = None,
+    color_by: Annotated[
+        Optional[str], typer.Option("--color-by", help="VAE: y (labels) or a factor name (default: y, else the first factor).")
+    ] = None,
+    generated: Annotated[
+        bool, typer.Option("--generated", help="VAE: project data and prior samples together, as for a GAN.")
+    ] = False,
+    neighbors: Annotated[int, typer.Option("--neighbors", help="UMAP's n_neighbors.")] = defaults.UMAP_NEIGHBORS,
+    min_dist: Annotated[float, typer.Option("--min-dist", help="UMAP's min_dist.")] = defaults.UMAP_MIN_DIST,
+    seed: Annotated[
+        int,
+        typer.Option("--seed", help="Seed: the same seed gives the same subset and embedding (UMAP then runs single-threaded)."),
+    ] = defaults.SEED,
+    batch_size: BatchOpt = defaults.BATCH_SIZE,
+    device: DeviceOpt = defaults.DEVICE,
+    plugin: PluginOpt = None,
+    config: ConfigOpt = None,
+    plugin_file: PluginFileOpt = None,
+    figure_format: FormatOpt = defaults.FIGURE_FORMAT,
+) -> None:
+    """2-D projection of the posterior means (VAE) or of data and samples together (GAN), with its trustworthiness."""
+    from latentkit.commands.embed import embed
+
+    with _progress(f"projecting ({method})", enabled=not state.quiet) as progress:
+        result = embed(
+            checkpoint,
+            data=data,
+            out=out,
+            method=method,
+            n=n,
+            color_by=color_by,
+            generated=generated,
+            neighbors=neighbors,
+            min_dist=min_dist,
+            seed=seed,
+            batch_size=batch_size,
+            device=device,
+            plugin=plugin,
+            config=_config(config),
+            plugin_files=plugin_file or (),
+            figure_format=figure_format,
+            progress=progress,
+        )
+    if as_json:
+        _emit_json(result.to_json())
+    console = _console(stderr=as_json)
+    doc = result.document
+    trust = doc["trustworthiness"]
+    points = doc["points"]
+    console.print(
+        f"{Path(doc['checkpoint']['path']).name}: {doc['settings']['method']} of "
+        + (f"{points['data']} data points + {points['generated']} generated samples" if points["generated"] else f"{points['data']} posterior means")
+        + f", coloured by {doc['color']['by'] or 'nothing'}"
+    )
+    verdict = "faithful" if trust["value"] >= 0.95 else "mostly faithful" if trust["value"] >= 0.9 else "[yellow]read clusters with care[/yellow]"
+    console.print(f"trustworthiness {trust['value']:.3f} (k = {trust['k']}, n = {trust['n']}): {verdict}")
+    _print_files(result.files, console)
+
+
+def _print_files(files: dict[str, Path], console: Console) -> None:
+    for path in files.values():
+        console.print(f"wrote {path}")
+
+
+@app.command()
 def train(
     model_type: Annotated[str, typer.Argument(help="vae, beta-vae or gan.", metavar="{vae,beta-vae,gan}")],
     data: Annotated[str, typer.Option("--data", help="digits, shapes, a .npz/.npy file or a folder of PNGs.")],
@@ -297,6 +524,82 @@ def demo(
     console.print(f"[bold]demo outputs in {result.out_dir}[/bold]")
     for path in result.files:
         console.print(f"  {path}")
+
+
+@app.command()
+def disentangle(
+    checkpoint: Annotated[Optional[Path], typer.Argument(help="A VAE checkpoint (or use --codes).")] = None,
+    codes: Annotated[
+        Optional[Path], typer.Option("--codes", help="Score precomputed codes: an .npz with codes (N, D) and factors (N, K).")
+    ] = None,
+    data: DataOpt = None,
+    metrics: Annotated[
+        Optional[str],
+        typer.Option("--metrics", help=f"Comma-separated subset of {','.join(defaults.DISENTANGLE_METRICS)} (default: all the input supports)."),
+    ] = None,
+    n: Annotated[int, typer.Option("--n", help="Observations encoded from the data.")] = defaults.DISENTANGLE_N,
+    dci_model: Annotated[
+        str, typer.Option("--dci-model", help="reference (sklearn gradient boosting, as in the papers) or fast (LightGBM).")
+    ] = defaults.DCI_MODEL,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Resamples for 95% percentile intervals (0: none).")] = defaults.BOOTSTRAP,
+    bin_factors: Annotated[
+        Optional[int], typer.Option("--bin-factors", help="Cut continuous factors into N equal-width classes.")
+    ] = None,
+    num_train: Annotated[
+        Optional[int], typer.Option("--num-train", help="β-VAE/FactorVAE training votes (default 10000).")
+    ] = None,
+    num_eval: Annotated[Optional[int], typer.Option("--num-eval", help="β-VAE/FactorVAE evaluation votes (default 5000).")] = None,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+    seed: SeedOpt = defaults.SEED,
+    batch_size: BatchOpt = defaults.BATCH_SIZE,
+    device: DeviceOpt = defaults.DEVICE,
+    plugin: PluginOpt = None,
+    config: ConfigOpt = None,
+    plugin_file: PluginFileOpt = None,
+    figure_format: FormatOpt = defaults.FIGURE_FORMAT,
+) -> None:
+    """Disentanglement scores (MIG, DCI, SAP, modularity, IRS, unsupervised, β-VAE, FactorVAE)."""
+    from latentkit.commands.disentangle import disentangle as run_disentangle
+
+    with _progress("encoding", enabled=not state.quiet) as progress:
+        report = run_disentangle(
+            checkpoint,
+            codes=codes,
+            data=data,
+            metrics=metrics,
+            n=n,
+            seed=seed,
+            dci_model=dci_model,
+            bootstrap=bootstrap,
+            bin_factors=bin_factors,
+            num_train=num_train,
+            num_eval=num_eval,
+            out=out,
+            batch_size=batch_size,
+            device=device,
+            plugin=plugin,
+            config=_config(config),
+            plugin_files=plugin_file or (),
+            figure_format=figure_format,
+            progress=progress,
+        )
+    if as_json:
+        _emit_json(report.to_json())
+    console = _console(stderr=as_json)
+    has_ci = bool(report.intervals)
+    table = Table("score", "value", *(["95% interval"] if has_ci else []), title="disentanglement")
+    for name, value in report.scores.items():
+        shown = "null" if value is None else f"{value:.4f}"
+        interval = report.intervals.get(name)
+        extra = ([f"[{interval[0]:.4f}, {interval[1]:.4f}]" if interval else "-"] if has_ci else [])
+        table.add_row(name, shown, *extra)
+    console.print(table)
+    console.print("time per metric: " + ", ".join(f"{m} {t:.2f} s" for m, t in report.timings.items()))
+    for note in report.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    for path in report.files.values():
+        console.print(f"wrote {path}")
 
 
 def main(argv: list[str] | None = None) -> int:

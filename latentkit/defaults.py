@@ -60,12 +60,14 @@ DISENTANGLE_METRICS = (
 )
 DCI_MODEL = "reference"  # sklearn GradientBoostingClassifier(); "fast" = LightGBM
 DCI_N_JOBS = -1  # threads fitting factors at once; -1 = one per factor (see analysis/dci.py)
-# "fast" DCI: LightGBM shaped like the reference GBT (100 rounds, rate 0.1, depth 3) with
-# leaves down to 1 sample; within 0.02 of the reference on every shared case.
+# "fast" DCI: LightGBM shaped like the reference GBT (100 rounds, rate 0.1, depth 3), with
+# small leaves and fine bins so its splits come close to the reference's exact thresholds;
+# within 0.02 of the reference on every shared case (benchmarks/bench_disentangle.py).
 DCI_FAST_NUM_ROUNDS = 100
 DCI_FAST_LEARNING_RATE = 0.1
 DCI_FAST_MAX_DEPTH = 3
-DCI_FAST_MIN_DATA_IN_LEAF = 1
+DCI_FAST_MIN_DATA_IN_LEAF = 5
+DCI_FAST_MAX_BIN = 1023
 SAP_SVC_C = 0.01
 IRS_DIFF_QUANTILE = 0.99
 BETA_VAE_BATCH_SIZE = 64
@@ -83,9 +85,24 @@ BOOTSTRAP_CONFIDENCE = 0.95
 INTERPOLATE_STEPS = 10
 INTERPOLATE_PAIRS = 4
 INTERPOLATE_MODE = "both"
-TRAVERSE_RANGE = 3.0
+INTERPOLATE_MODES = ("lerp", "slerp", "both")
+TRAVERSE_RANGE = 3.0  # values -3..3 of the traversed dimension; or "quantile"
 TRAVERSE_STEPS = 9
+TRAVERSE_QUANTILES = (0.05, 0.95)  # `--range quantile`: these quantiles of the posterior means
+TRAVERSE_N = 2_000  # data points encoded for the KL order, quantiles and base codes
+TRAVERSE_SENSITIVITY_N = 64  # base codes the decoder sensitivity is averaged over
+TRAVERSE_SENSITIVITY_STEP = 0.1  # h of the central difference (x(z + h e_i) − x(z − h e_i)) / 2h
+# The decoder ignores a dimension whose sensitivity is under this share of the largest one, or
+# under this absolute value (1e-4: one unit moves the output by under 1% RMS of the pixel range).
+TRAVERSE_IGNORED_SENSITIVITY = 0.01
+TRAVERSE_IGNORED_SENSITIVITY_ABSOLUTE = 1e-4
+TRAVERSE_GIF_FRAME_MS = 120
 UMAP_METHOD = "umap"
-UMAP_N = 5_000
+UMAP_METHODS = ("umap", "pca", "tsne")
+UMAP_N = 5_000  # points projected unless --n says otherwise (all of a smaller data set)
+UMAP_NEIGHBORS = 15  # umap-learn's default
+UMAP_MIN_DIST = 0.1  # umap-learn's default
+UMAP_EXACT_KNN_MAX = 50_000  # up to this many points, exact k-NN (no pynndescent compile; see analysis/projection.py)
+UMAP_PIXEL_COMPONENTS = 50  # joint data/generated projections start from this many PCA features of the pixels
 TRUSTWORTHINESS_K = 10
 TRUSTWORTHINESS_SUBSAMPLE = 2_000

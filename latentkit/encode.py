@@ -84,6 +84,35 @@ def _check_outputs(mu: np.ndarray, logvar: np.ndarray, latent_dim: int, first_in
         )
 
 
+def _encode_batch(model: Any, x: np.ndarray, device: str, first_index: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, logvar) of one batch as float64 numpy, checked; call under inference mode."""
+    import torch
+
+    try:
+        mu_t, logvar_t = model.encode(_to_device_batch(x, device))
+    except (RuntimeError, ValueError) as exc:
+        raise LatentkitError(
+            f"the model cannot take data of shape {list(x.shape[1:])}: {str(exc).splitlines()[0]}",
+            fix="use data the model was trained on (see `latentkit info` for its image_shape)",
+        ) from exc
+    mu = mu_t.detach().to("cpu", torch.float64).numpy()
+    logvar = logvar_t.detach().to("cpu", torch.float64).numpy()
+    _check_outputs(mu, logvar, int(model.latent_dim), first_index)
+    return mu, logvar
+
+
+def posterior_means(model: Any, images: np.ndarray, *, batch_size: int, device: str = "cpu") -> np.ndarray:
+    """Posterior means μ(x) of an in-memory batch of images, encoded ``batch_size`` at a time."""
+    import torch
+
+    out = np.empty((len(images), int(model.latent_dim)), dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            mu, _ = _encode_batch(model, images[start : start + batch_size], device, start)
+            out[start : start + len(mu)] = mu
+    return out
+
+
 def encode_posterior(
     model: Any,
     source: Any,
@@ -106,18 +135,7 @@ def encode_posterior(
     indices: list[np.ndarray] = []
     with torch.inference_mode():
         for batch in source.batches(batch_size):
-            x = _to_device_batch(batch.x, device)
-            try:
-                mu_t, logvar_t = model.encode(x)
-            except (RuntimeError, ValueError) as exc:
-                raise LatentkitError(
-                    f"the model cannot take data of shape {list(source.image_shape)} "
-                    f"from {source.name}: {str(exc).splitlines()[0]}",
-                    fix="use data the model was trained on (see `latentkit info` for its image_shape)",
-                ) from exc
-            mu = mu_t.detach().to("cpu", torch.float64).numpy()
-            logvar = logvar_t.detach().to("cpu", torch.float64).numpy()
-            _check_outputs(mu, logvar, latent_dim, int(batch.index[0]))
+            mu, logvar = _encode_batch(model, batch.x, device, int(batch.index[0]))
             stats.update(mu, logvar)
             if keep_means:
                 means.append(mu.astype(np.float32))

@@ -82,3 +82,21 @@ def to_json(document: dict[str, Any]) -> str:
 
 def atomic_write_json(target: str | os.PathLike[str], document: dict[str, Any]) -> Path:
     return atomic_write_text(target, to_json(document))
+
+
+def atomic_write_npz(target: str | os.PathLike[str], arrays: dict[str, Any]) -> Path:
+    """Write ``arrays`` as an uncompressed ``.npz`` that ``np.load`` reads (no pickles).
+
+    Unlike ``np.savez`` (which stamps each member with the current time), every
+    member carries a fixed date, so the same arrays give the same bytes.
+    """
+    import zipfile
+
+    import numpy as np
+
+    with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, value in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(value), allow_pickle=False)
+    return Path(target)

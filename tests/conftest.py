@@ -42,3 +42,31 @@ def handset_posterior(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The hand-set encoder's (mean, logvar), computed with numpy in float64."""
     mean = images.reshape(len(images), -1).astype(np.float64) @ np.array(WEIGHT)
     return mean, np.broadcast_to(np.array(LOGVAR), mean.shape)
+
+
+@pytest.fixture(scope="session")
+def mlp_vae_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained mlp-vae for 8x8 digits (latent_dim 4, seeded weights): enough for shapes and plumbing."""
+    import torch
+
+    from latentkit.models.builtin import MLP_VAE
+    from latentkit.models.checkpoint import save
+
+    torch.manual_seed(0)
+    config = {"latent_dim": 4, "hidden": [32]}
+    path = tmp_path_factory.mktemp("vae") / "mlp-vae.safetensors"
+    return save(MLP_VAE.build(config), path, plugin="mlp-vae", config=config, dataset="digits")
+
+
+@pytest.fixture(scope="session")
+def mlp_gan_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained mlp-gan generator for 8x8 digits (latent_dim 6, seeded weights)."""
+    import torch
+
+    from latentkit.models.builtin import MLP_GAN
+    from latentkit.models.checkpoint import save
+
+    torch.manual_seed(0)
+    config = {"latent_dim": 6, "hidden": [32]}
+    path = tmp_path_factory.mktemp("gan") / "mlp-gan.safetensors"
+    return save(MLP_GAN.build(config), path, plugin="mlp-gan", config=config, dataset="digits")

@@ -10,6 +10,7 @@ import numpy as np
 from latentkit.analysis.validation import check_train_test, constant_code_dims, constant_dims_note
 from latentkit.defaults import (
     DCI_FAST_LEARNING_RATE,
+    DCI_FAST_MAX_BIN,
     DCI_FAST_MAX_DEPTH,
     DCI_FAST_MIN_DATA_IN_LEAF,
     DCI_FAST_NUM_ROUNDS,
@@ -113,9 +114,22 @@ def dci(
             fix="encode more observations, or shuffle them so the training rows cover every factor",
         )
 
+    notes = constant_dims_note(constant_code_dims(codes_train), "no split uses them (importance 0)")
+    features_train, features_test = codes_train, codes_test
+    if model == "fast":
+        # Identical columns tie at every split. The reference permutes features at random
+        # before each split, so in expectation it shares their importance equally; LightGBM
+        # always takes the first. Fit on distinct columns and share each one's importance.
+        _, first_copy, column_group, group_size = np.unique(
+            codes_train, axis=1, return_index=True, return_inverse=True, return_counts=True
+        )
+        features_train, features_test = codes_train[:, first_copy], codes_test[:, first_copy]
+        if first_copy.size < codes_train.shape[1]:
+            notes += ("some code dimensions are identical copies: their importance is shared equally",)
+    fit_factor = _fit_gbt_factor if model == "reference" else _fit_lightgbm_factor
+
     def fit(j: int) -> tuple[np.ndarray, float, float]:
-        fit_factor = _fit_gbt_factor if model == "reference" else _fit_lightgbm_factor
-        return fit_factor(codes_train, factors_train[:, j], codes_test, factors_test[:, j], random_state)
+        return fit_factor(features_train, factors_train[:, j], features_test, factors_test[:, j], random_state)
 
     # Cost grows with the class count (one tree per class per round): start the largest.
     order = sorted(range(n_factors), key=lambda j: -class_counts[j])
@@ -132,10 +146,11 @@ def dci(
                 fitted = dict(zip(order, pool.map(fit, order)))
 
     importance = np.column_stack([fitted[j][0] for j in range(n_factors)])
+    if model == "fast":
+        importance = importance[column_group] / group_size[column_group, None]
     accuracy_train = np.array([fitted[j][1] for j in range(n_factors)])
     accuracy_test = np.array([fitted[j][2] for j in range(n_factors)])
     scores = disentanglement_completeness(importance)
-    notes = constant_dims_note(constant_code_dims(codes_train), "no split uses them (importance 0)")
     return DCIResult(
         informativeness_train=float(accuracy_train.mean()),
         informativeness_test=float(accuracy_test.mean()),
@@ -208,34 +223,35 @@ def _fit_lightgbm_factor(
     import lightgbm
 
     classes, targets = np.unique(labels_train, return_inverse=True)
+    binary = classes.size == 2
     params = {
+        "objective": "binary" if binary else "multiclass",
+        "num_class": 1 if binary else int(classes.size),
         "learning_rate": DCI_FAST_LEARNING_RATE,
         "max_depth": DCI_FAST_MAX_DEPTH,
         "num_leaves": 2**DCI_FAST_MAX_DEPTH,
         "min_data_in_leaf": DCI_FAST_MIN_DATA_IN_LEAF,
-        "min_sum_hessian_in_leaf": 0.0,
-        "min_data_in_bin": 1,
+        "max_bin": DCI_FAST_MAX_BIN,
         "feature_pre_filter": False,
+        "metric": "None",
         "deterministic": True,
         "force_row_wise": True,
-        "num_threads": 1,
+        "num_threads": 1,  # parallelism is across factors
         "seed": 0 if random_state is None else int(random_state),
         "verbosity": -1,
     }
-    if classes.size == 2:
-        params["objective"] = "binary"
-    else:
-        params.update(objective="multiclass", num_class=int(classes.size))
-    dataset = lightgbm.Dataset(codes_train, label=targets, params={"verbosity": -1}, free_raw_data=True)
-    booster = lightgbm.train(params, dataset, num_boost_round=DCI_FAST_NUM_ROUNDS)
+
+    def predicted_classes(scores: np.ndarray) -> np.ndarray:
+        return classes[(scores > 0.5).astype(np.intp) if binary else np.argmax(scores, axis=1)]
+
+    def training_accuracy(scores: np.ndarray, _data: object) -> tuple[str, float, bool]:
+        return "accuracy", float(np.mean(predicted_classes(scores) == labels_train)), True
+
+    dataset = lightgbm.Dataset(codes_train, label=targets, params=params)
+    booster = lightgbm.train(params, dataset, num_boost_round=DCI_FAST_NUM_ROUNDS, keep_training_booster=True)
     gain = booster.feature_importance(importance_type="gain").astype(np.float64)
     importance = gain / gain.sum() if gain.sum() > 0 else gain
-
-    def predict(codes: np.ndarray) -> np.ndarray:
-        scores = booster.predict(codes)
-        index = (scores > 0.5).astype(np.intp) if classes.size == 2 else np.argmax(scores, axis=1)
-        return classes[index]
-
-    accuracy_train = float(np.mean(predict(codes_train) == labels_train))
-    accuracy_test = float(np.mean(predict(codes_test) == labels_test))
+    # The booster keeps its scores on the training rows: no second pass over them.
+    accuracy_train = booster.eval_train(feval=training_accuracy)[0][2]
+    accuracy_test = float(np.mean(predicted_classes(booster.predict(codes_test)) == labels_test))
     return importance, accuracy_train, accuracy_test

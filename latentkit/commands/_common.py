@@ -108,3 +108,35 @@ def require_vae(checkpoint: Any, what: str) -> None:
             f"{what} needs an encoder, but {checkpoint.path.name} is a {checkpoint.kind.upper()} ({checkpoint.plugin})",
             fix="run it on a VAE checkpoint",
         )
+
+
+def checkpoint_document(checkpoint: Any, path: str | Path) -> dict[str, Any]:
+    """The ``checkpoint`` block of every JSON document: path, sha256, plugin, kind, latent_dim."""
+    return {
+        "path": str(path),
+        "sha256": checkpoint.sha256,
+        "plugin": checkpoint.plugin,
+        "kind": checkpoint.kind,
+        "latent_dim": checkpoint.latent_dim,
+    }
+
+
+def choose_rows(size: int, n: int | None, *, default: int, seed: int, name: str, flag: str = "--n") -> Any:
+    """Sorted rows of a reproducible random subset of ``n`` of ``size`` rows (numpy int64).
+
+    ``n`` None takes ``min(size, default)`` rows; an ``n`` larger than the data
+    set is an error (a silent smaller sample would change what the numbers mean).
+    """
+    import numpy as np
+
+    from latentkit.data.source import subset_indices
+
+    if n is not None and n < 1:
+        raise LatentkitError(f"{flag} {n} is not positive", fix=f"pass {flag} 1 or more")
+    if size == 0:
+        raise LatentkitError(f"{name} is empty", fix="pass --data with at least one item")
+    if n is not None and n > size:
+        raise LatentkitError(f"{flag} {n} is more than the {size} rows of {name}", fix=f"pass {flag} {size} or less")
+    count = min(size, default) if n is None else n
+    rows = subset_indices(size, count, seed)
+    return np.arange(size, dtype=np.int64) if rows is None else rows

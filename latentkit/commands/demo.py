@@ -23,6 +23,9 @@ class DemoResult:
     out_dir: Path
     checkpoints: list[Path]
     kl_reports: list[Any] = field(default_factory=list)
+    interpolations: list[Any] = field(default_factory=list)
+    traversals: list[Any] = field(default_factory=list)
+    embeddings: list[Any] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
 
 
@@ -51,7 +54,10 @@ def demo(
     log: Callable[[str], None] = lambda message: None,
 ) -> DemoResult:
     """Train (or reuse) the two demo models in ``out`` and run the analyses on both."""
+    from latentkit.commands.embed import embed
+    from latentkit.commands.interpolate import interpolate
     from latentkit.commands.kl_report import kl_report
+    from latentkit.commands.traverse import traverse
     from latentkit.commands.train import train
     from latentkit.outputs import prepare_out_dir
 
@@ -77,4 +83,13 @@ def demo(
         report = kl_report(path, out=out_dir / name, seed=SEED, progress=progress)
         result.kl_reports.append(report)
         result.files.extend(report.files.values())
+        # The figures of the latent space; PCA keeps the demo quick (`latentkit umap` runs UMAP).
+        interpolation = interpolate(path, out=out_dir / name, seed=SEED, progress=progress)
+        traversal = traverse(path, out=out_dir / name, seed=SEED, gif=True, progress=progress)
+        embedding = embed(path, out=out_dir / name, method="pca", seed=SEED, progress=progress)
+        result.interpolations.append(interpolation)
+        result.traversals.append(traversal)
+        result.embeddings.append(embedding)
+        for figure in (interpolation, traversal, embedding):
+            result.files.extend(figure.files.values())
     return result

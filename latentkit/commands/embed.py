@@ -1,0 +1,321 @@
+"""``latentkit umap``: a 2-D picture of the latent space, and how far to trust it.
+
+VAE: the posterior means of (a reproducible subsample of) the data, projected
+with UMAP, PCA or t-SNE and coloured by label or by a ground-truth factor.
+GAN (or a VAE with ``generated``): real data and generated samples projected
+together from PCA features of their pixels, coloured by source, so mode
+coverage shows. Every projection is scored with trustworthiness (k = 10) on a
+subsample. Writes ``embedding.json``, ``embedding.npz`` (so it can be
+re-plotted without recomputing) and a scatter figure.
+
+The module is not named ``umap`` so that it never shadows umap-learn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latentkit.commands._common import (
+    checkpoint_document,
+    choose_rows,
+    default_out_dir,
+    model_options,
+    open_checkpoint,
+    open_source,
+    provenance,
+)
+from latentkit.defaults import (
+    BATCH_SIZE,
+    DEVICE,
+    FIGURE_FORMAT,
+    JSON_SCHEMA_VERSION,
+    SEED,
+    TRUSTWORTHINESS_K,
+    TRUSTWORTHINESS_SUBSAMPLE,
+    UMAP_EXACT_KNN_MAX,
+    UMAP_METHOD,
+    UMAP_METHODS,
+    UMAP_MIN_DIST,
+    UMAP_N,
+    UMAP_NEIGHBORS,
+    UMAP_PIXEL_COMPONENTS,
+)
+from latentkit.errors import LatentkitError
+from latentkit.outputs import to_json
+
+JSON_NAME = "embedding.json"
+ARRAYS_NAME = "embedding.npz"
+SOURCE_NAMES = ("data", "generated")
+METHOD_LABELS = {"umap": "UMAP", "pca": "PC", "tsne": "t-SNE"}
+
+
+@dataclass
+class Embedding:
+    """Result of :func:`embed`; ``document`` is exactly what ``embedding.json`` holds."""
+
+    embedding: np.ndarray  # (m, 2) float32
+    index: np.ndarray  # (m,) rows of the data; -1 for generated samples
+    color: np.ndarray | None  # (m,) the colouring values (labels, a factor, or 0 data / 1 generated)
+    color_by: str | None
+    features: np.ndarray  # (m, k) what was projected: posterior means, or PCA features of pixels
+    trustworthiness: float
+    document: dict[str, Any] = field(repr=False)
+    out_dir: Path | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return to_json(self.document)
+
+
+def color_choices(source: Any) -> list[str]:
+    """What ``--color-by`` accepts for ``source``: ``y`` when it has labels, then its factor names."""
+    choices = ["y"] if source.labels is not None else []
+    return choices + list(source.factor_names or ())
+
+
+def resolve_color_by(source: Any, color_by: str | None) -> str | None:
+    """The colouring to use: ``color_by`` checked against the data, or labels, else the first factor."""
+    choices = color_choices(source)
+    if color_by is None:
+        return choices[0] if choices else None
+    if color_by not in choices:
+        valid = ", ".join(choices) if choices else "none (it has no labels or factors)"
+        raise LatentkitError(
+            f"--color-by {color_by!r} is not a label or factor of {source.name}; valid: {valid}",
+            fix="pass one of those, or leave --color-by out",
+        )
+    return color_by
+
+
+def embed(
+    checkpoint: str | Path,
+    *,
+    data: str | None = None,
+    out: str | Path | None = None,
+    method: str = UMAP_METHOD,
+    n: int | None = None,
+    color_by: str | None = None,
+    generated: bool = False,
+    neighbors: int = UMAP_NEIGHBORS,
+    min_dist: float = UMAP_MIN_DIST,
+    seed: int = SEED,
+    batch_size: int = BATCH_SIZE,
+    device: str = DEVICE,
+    plugin: str | None = None,
+    config: dict[str, Any] | None = None,
+    plugin_files: Sequence[str | Path] = (),
+    figure_format: str = FIGURE_FORMAT,
+    write: bool = True,
+    progress: Callable[[int], Callable[[int], None]] | None = None,
+) -> Embedding:
+    """Project a checkpoint's latent codes (VAE) or its samples with the data (GAN) to 2-D.
+
+    ``n`` points of the data (default all up to ``UMAP_N``; more than the data
+    holds is an error) are chosen with ``seed``; ``seed`` also makes the
+    projection deterministic (for UMAP at the cost of its parallelism).
+    ``generated`` asks a VAE for the joint data/prior-sample projection a GAN
+    always gets.
+    """
+    from latentkit.figures.style import check_format
+
+    if method not in UMAP_METHODS:
+        raise LatentkitError(f"unknown --method {method!r}", fix=f"use one of {', '.join(UMAP_METHODS)}")
+    if neighbors < 2:
+        raise LatentkitError(f"--neighbors {neighbors} is less than 2", fix="pass --neighbors 2 or more (default 15)")
+    if not 0 <= min_dist:
+        raise LatentkitError(f"--min-dist {min_dist} is negative", fix="pass --min-dist 0 or more (default 0.1)")
+    if n is not None and n < 1:
+        raise LatentkitError(f"--n {n} is not positive", fix="pass --n 1 or more")
+    check_format(figure_format)
+    ckpt = open_checkpoint(checkpoint, device=device, plugin=plugin, config=config, plugin_files=plugin_files)
+    joint = generated or ckpt.kind != "vae"
+    source = open_source(data, ckpt, limit=None, seed=seed)
+    if joint and color_by is not None:
+        raise LatentkitError(
+            "--color-by applies to a VAE's posterior means; a joint projection of data and generated samples "
+            "is coloured by source",
+            fix="drop --color-by (or --generated)",
+        )
+    color_by = None if joint else resolve_color_by(source, color_by)
+    rows = choose_rows(len(source), n, default=UMAP_N, seed=seed, name=source.name)
+    points = 2 * len(rows) if joint else len(rows)
+    minimum = neighbors + 1 if method == "umap" else 4
+    if points < minimum:
+        raise LatentkitError(
+            f"{points} points are too few for {method}", fix=f"project at least {minimum} points (--n)"
+        )
+
+    from latentkit.analysis import projection
+
+    stages = 2  # projection, trustworthiness
+    advance = progress(len(rows) * (2 if joint else 1) + stages) if progress else None
+    features, index, color, color_names, space = _features(
+        ckpt, source, rows, joint=joint, color_by=color_by, seed=seed, batch_size=batch_size, device=device,
+        progress=advance,
+    )  # fmt: skip
+    knn = None
+    if method == "pca":
+        embedding = projection.pca_embedding(features, seed=seed)
+    elif method == "tsne":
+        embedding = projection.tsne_embedding(features, seed=seed)
+    else:
+        embedding, knn = projection.umap_embedding(features, seed=seed, n_neighbors=neighbors, min_dist=min_dist)
+    if advance:
+        advance(1)
+    trust, trust_n = projection.trustworthiness_score(
+        features, embedding, k=TRUSTWORTHINESS_K, subsample=TRUSTWORTHINESS_SUBSAMPLE, seed=seed
+    )
+    if advance:
+        advance(1)
+
+    figures = {"embedding": f"embedding.{figure_format}"}
+    document = {
+        "schema": "latentkit.embedding",
+        "schema_version": JSON_SCHEMA_VERSION,
+        "checkpoint": checkpoint_document(ckpt, checkpoint),
+        "data": {"source": source.name, "n_total": len(source), "n": len(rows)},
+        "seed": seed,
+        "settings": {
+            "method": method,
+            "space": space,
+            "generated": joint,
+            "pixel_components": features.shape[1] if joint else None,
+            "neighbors": neighbors if method == "umap" else None,
+            "min_dist": min_dist if method == "umap" else None,
+            "knn": knn,
+            "exact_knn_max": UMAP_EXACT_KNN_MAX if method == "umap" else None,
+            "batch_size": batch_size,
+            "device": device,
+        },
+        "points": {"data": len(rows), "generated": len(rows) if joint else 0},
+        "color": {"by": "source" if joint else color_by, "names": color_names},
+        "trustworthiness": {"value": trust, "k": TRUSTWORTHINESS_K, "n": trust_n},
+        "figures": figures if write else {},
+        "arrays": ARRAYS_NAME if write else None,
+        "provenance": provenance(
+            "umap",
+            [str(checkpoint)],
+            {
+                "--data": data,
+                "--method": method,
+                "--n": n,
+                "--color-by": color_by if not joint else None,
+                "--generated": generated,
+                "--neighbors": neighbors if neighbors != UMAP_NEIGHBORS else None,
+                "--min-dist": min_dist if min_dist != UMAP_MIN_DIST else None,
+                "--seed": seed,
+                "--batch-size": batch_size,
+                "--format": figure_format if figure_format != FIGURE_FORMAT else None,
+                **model_options(device, plugin, config, plugin_files),
+            },
+        ),
+    }
+    result = Embedding(
+        embedding=embedding,
+        index=index,
+        color=color,
+        color_by="source" if joint else color_by,
+        features=features,
+        trustworthiness=trust,
+        document=document,
+    )
+    if write:
+        _write(result, out or default_out_dir(checkpoint), figures, figure_format, Path(checkpoint).name, method, space)
+    return result
+
+
+def _features(
+    ckpt: Any,
+    source: Any,
+    rows: np.ndarray,
+    *,
+    joint: bool,
+    color_by: str | None,
+    seed: int,
+    batch_size: int,
+    device: str,
+    progress: Callable[[int], None] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str] | None, str]:
+    """What to project, the data row of each point, its colour value, colour names, and the space's name."""
+    from latentkit.decode import decode_codes, posterior_means, prior_codes
+
+    if not joint:
+        means = posterior_means(ckpt.model, source, rows, batch_size=batch_size, device=device, progress=progress)
+        color = None
+        if color_by == "y":
+            color = np.asarray(source.labels)[rows].astype(np.int64)
+        elif color_by is not None:
+            from latentkit.data.source import factors_at
+
+            column = list(source.factor_names).index(color_by)
+            color = np.asarray(factors_at(source, rows))[:, column].astype(np.int64)
+        return means.astype(np.float32), rows, color, None, "posterior_mean"
+
+    from latentkit.analysis.projection import pca_embedding
+
+    real = np.concatenate([source.get(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)])
+    if progress:
+        progress(len(rows))
+    fake = decode_codes(
+        ckpt.model,
+        prior_codes(ckpt.model, len(rows), seed=seed),
+        batch_size=batch_size,
+        device=device,
+        image_shape=tuple(source.image_shape),
+        progress=progress,
+    )
+    if fake.shape[1:] != real.shape[1:]:
+        raise LatentkitError(
+            f"the model makes images of shape {list(fake.shape[1:])} but {source.name} holds {list(real.shape[1:])}",
+            fix="pass --data with images the model was trained on",
+        )
+    pixels = np.concatenate([real, fake]).reshape(2 * len(rows), -1)
+    components = min(UMAP_PIXEL_COMPONENTS, pixels.shape[1], len(pixels) - 1)
+    features = pca_embedding(pixels, components, seed=seed)
+    index = np.concatenate([rows, np.full(len(rows), -1, dtype=np.int64)])
+    color = np.concatenate([np.zeros(len(rows), np.int64), np.ones(len(rows), np.int64)])
+    return features, index, color, list(SOURCE_NAMES), "pixel_pca"
+
+
+def _write(
+    result: Embedding,
+    out: str | Path,
+    figures: dict[str, str],
+    fmt: str,
+    checkpoint_name: str,
+    method: str,
+    space: str,
+) -> None:
+    from latentkit.figures.scatter import SOURCE_COLORS, plot_embedding
+    from latentkit.outputs import atomic_write_json, atomic_write_npz, prepare_out_dir
+
+    out_dir = prepare_out_dir(out)
+    result.out_dir = out_dir
+    names = result.document["color"]["names"]
+    arrays: dict[str, Any] = {"embedding": result.embedding, "index": result.index}
+    if result.color is not None:
+        arrays["color"] = result.color
+        arrays["color_by"] = np.array(result.color_by)
+    if names:
+        arrays["color_names"] = np.array(names)
+    result.files["arrays"] = atomic_write_npz(out_dir / ARRAYS_NAME, arrays)
+    what = "posterior means" if space == "posterior_mean" else "data and generated samples (pixel PCA)"
+    trust = result.document["trustworthiness"]
+    result.files["figure"] = plot_embedding(
+        result.embedding,
+        out_dir / figures["embedding"],
+        values=result.color,
+        value_name=result.color_by or "",
+        category_names=names,
+        palette=SOURCE_COLORS if names else None,
+        title=f"{checkpoint_name}: {what}, {METHOD_LABELS[method] if method != 'pca' else 'PCA'}\n"
+        f"n = {len(result.embedding)} · trustworthiness {trust['value']:.3f} (k = {trust['k']})",
+        axis_label=METHOD_LABELS[method],
+        fmt=fmt,
+    )
+    result.files["json"] = atomic_write_json(out_dir / JSON_NAME, result.document)

@@ -1,0 +1,281 @@
+"""``latentkit interpolate``: decoded paths between pairs of latent codes, lerp against slerp.
+
+Endpoints are the posterior means of data points for a VAE (chosen with the
+seed, or given by index) and prior samples for a GAN. Each path is decoded at
+``steps`` points including both ends. Writes ``interpolate.json`` (per mode: the
+mean latent norm along the paths against the prior's typical norm √d, and the
+paths' smoothness in pixel space), ``interpolate.npz`` (codes, images, modes, t)
+and one grid figure with the modes side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latentkit.analysis.interpolation import lerp, slerp
+from latentkit.analysis.path_metrics import path_norms, path_smoothness, prior_norm
+from latentkit.commands._common import (
+    checkpoint_document,
+    default_out_dir,
+    model_options,
+    open_checkpoint,
+    open_source,
+    provenance,
+)
+from latentkit.defaults import (
+    BATCH_SIZE,
+    DEVICE,
+    FIGURE_FORMAT,
+    INTERPOLATE_MODE,
+    INTERPOLATE_MODES,
+    INTERPOLATE_PAIRS,
+    INTERPOLATE_STEPS,
+    JSON_SCHEMA_VERSION,
+    SEED,
+)
+from latentkit.errors import LatentkitError
+from latentkit.outputs import to_json
+
+JSON_NAME = "interpolate.json"
+ARRAYS_NAME = "interpolate.npz"
+PATHS = {"lerp": lerp, "slerp": slerp}
+
+
+@dataclass
+class Interpolation:
+    """Result of :func:`interpolate`; ``document`` is exactly what ``interpolate.json`` holds."""
+
+    modes: tuple[str, ...]
+    t: np.ndarray  # (steps,)
+    codes: np.ndarray  # (modes, pairs, steps, latent_dim)
+    images: np.ndarray  # (modes, pairs, steps, C, H, W)
+    endpoints: np.ndarray | None  # (pairs, 2) data rows (VAE), None for prior samples
+    prior_norm: float
+    metrics: dict[str, dict[str, Any]]  # per mode, as in the JSON
+    document: dict[str, Any] = field(repr=False)
+    out_dir: Path | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return to_json(self.document)
+
+
+def check_settings(mode: str, steps: int, pairs: int | None, from_index: Sequence[int], to_index: Sequence[int]) -> int:
+    """Refuse bad settings before anything is loaded; return the number of pairs."""
+    if mode not in INTERPOLATE_MODES:
+        raise LatentkitError(f"unknown --mode {mode!r}", fix=f"use one of {', '.join(INTERPOLATE_MODES)}")
+    if steps < 2:
+        raise LatentkitError(f"--steps {steps} is less than 2", fix="pass --steps 2 or more (both ends are steps)")
+    if len(from_index) != len(to_index):
+        raise LatentkitError(
+            f"{len(from_index)} --from but {len(to_index)} --to", fix="give one --to for every --from"
+        )
+    if from_index:
+        if pairs is not None and pairs != len(from_index):
+            raise LatentkitError(
+                f"--pairs {pairs} disagrees with the {len(from_index)} --from/--to pair(s)",
+                fix="drop --pairs when giving --from/--to",
+            )
+        return len(from_index)
+    pairs = INTERPOLATE_PAIRS if pairs is None else pairs
+    if pairs < 1:
+        raise LatentkitError(f"--pairs {pairs} is not positive", fix="pass --pairs 1 or more")
+    return pairs
+
+
+def path_metrics(codes: np.ndarray, images: np.ndarray, latent_dim: int) -> dict[str, Any]:
+    """Norm and smoothness numbers of one mode's paths: ``codes`` (pairs, steps, D), ``images`` (pairs, steps, C, H, W)."""
+    norms = path_norms(codes)  # (pairs, steps)
+    mean_steps, max_steps = path_smoothness(images)
+    reference = prior_norm(latent_dim)
+    return {
+        "norm": {"mean": float(norms.mean()), "min": float(norms.min()), "per_pair_mean": norms.mean(axis=1)},
+        "norm_ratio": float(norms.mean() / reference),
+        "smoothness": {
+            "mean": float(mean_steps.mean()),
+            "max": float(max_steps.mean()),
+            "worst": float(max_steps.max()),
+            "per_pair_mean": mean_steps,
+            "per_pair_max": max_steps,
+        },
+    }
+
+
+def interpolate(
+    checkpoint: str | Path,
+    *,
+    data: str | None = None,
+    out: str | Path | None = None,
+    mode: str = INTERPOLATE_MODE,
+    steps: int = INTERPOLATE_STEPS,
+    pairs: int | None = None,
+    from_index: Sequence[int] = (),
+    to_index: Sequence[int] = (),
+    seed: int = SEED,
+    batch_size: int = BATCH_SIZE,
+    device: str = DEVICE,
+    plugin: str | None = None,
+    config: dict[str, Any] | None = None,
+    plugin_files: Sequence[str | Path] = (),
+    figure_format: str = FIGURE_FORMAT,
+    write: bool = True,
+    progress: Callable[[int], Callable[[int], None]] | None = None,
+) -> Interpolation:
+    """Decode ``pairs`` paths of ``steps`` points between latent codes, by lerp and/or slerp.
+
+    VAE endpoints: posterior means of data rows ``from_index[k] → to_index[k]``,
+    or of ``2·pairs`` distinct rows drawn with ``seed``. GAN endpoints: ``2·pairs``
+    prior samples drawn with ``seed`` (a GAN has no encoder, so ``data`` and
+    indices are refused). ``pairs`` defaults to ``INTERPOLATE_PAIRS`` (or the
+    number of ``from_index``). With ``write`` the JSON, the arrays and the
+    figure go to ``out`` (default ``latentkit-out/<stem>/``).
+    """
+    from latentkit.figures.style import check_format
+
+    n_pairs = check_settings(mode, steps, pairs, from_index, to_index)
+    check_format(figure_format)
+    ckpt = open_checkpoint(checkpoint, device=device, plugin=plugin, config=config, plugin_files=plugin_files)
+    if ckpt.kind != "vae" and (from_index or data is not None):
+        raise LatentkitError(
+            f"{ckpt.path.name} is a {ckpt.kind.upper()} ({ckpt.plugin}): it has no encoder, so its endpoints "
+            "cannot be data points",
+            fix="drop --from/--to and --data; a GAN's endpoints are prior samples drawn with --seed",
+        )
+    modes = ("lerp", "slerp") if mode == "both" else (mode,)
+    t = np.linspace(0.0, 1.0, steps)
+
+    from latentkit.decode import decode_codes, posterior_means, prior_codes
+
+    source = None
+    endpoints = None
+    if ckpt.kind == "vae":
+        source = open_source(data, ckpt, limit=None, seed=seed)
+        endpoints = _data_endpoints(len(source), n_pairs, from_index, to_index, seed, source.name)
+    total = (endpoints.size if endpoints is not None else 0) + len(modes) * n_pairs * steps
+    advance = progress(total) if progress else None
+    if endpoints is not None:
+        ends = posterior_means(ckpt.model, source, endpoints.ravel(), batch_size=batch_size, device=device, progress=advance)
+        ends = ends.reshape(n_pairs, 2, -1)
+    else:
+        ends = prior_codes(ckpt.model, 2 * n_pairs, seed=seed).reshape(n_pairs, 2, -1)
+    start, end = ends[:, 0], ends[:, 1]
+    codes = np.stack([PATHS[m](start, end, t) for m in modes])  # (modes, pairs, steps, D)
+    image_shape = tuple(source.image_shape) if source is not None else None
+    images = decode_codes(
+        ckpt.model, codes, batch_size=batch_size, device=device, image_shape=image_shape, progress=advance
+    )
+    latent_dim = ckpt.latent_dim
+    metrics = {m: path_metrics(codes[i], images[i], latent_dim) for i, m in enumerate(modes)}
+
+    figures = {"grid": f"interpolate.{figure_format}"}
+    document = {
+        "schema": "latentkit.interpolate",
+        "schema_version": JSON_SCHEMA_VERSION,
+        "checkpoint": checkpoint_document(ckpt, checkpoint),
+        "data": {"source": source.name, "n": len(source)} if source is not None else None,
+        "seed": seed,
+        "settings": {
+            "modes": list(modes),
+            "steps": steps,
+            "pairs": n_pairs,
+            "batch_size": batch_size,
+            "device": device,
+        },
+        "t": t,
+        "prior_norm": prior_norm(latent_dim),
+        "endpoints": {
+            "kind": "posterior_mean" if endpoints is not None else "prior_sample",
+            "rows": endpoints,
+            "norm_mean": float(np.linalg.norm(ends.astype(np.float64), axis=-1).mean()),
+        },
+        "modes": metrics,
+        "figures": figures if write else {},
+        "arrays": ARRAYS_NAME if write else None,
+        "provenance": provenance(
+            "interpolate",
+            [str(checkpoint)],
+            {
+                "--data": data,
+                "--mode": mode,
+                "--steps": steps,
+                "--pairs": n_pairs if not from_index else None,
+                "--from": list(from_index) or None,
+                "--to": list(to_index) or None,
+                "--seed": seed,
+                "--batch-size": batch_size,
+                "--format": figure_format if figure_format != FIGURE_FORMAT else None,
+                **model_options(device, plugin, config, plugin_files),
+            },
+        ),
+    }
+    result = Interpolation(
+        modes=modes,
+        t=t,
+        codes=codes,
+        images=images,
+        endpoints=endpoints,
+        prior_norm=prior_norm(latent_dim),
+        metrics=metrics,
+        document=document,
+    )
+    if write:
+        _write(result, out or default_out_dir(checkpoint), figures, figure_format, Path(checkpoint).name)
+    return result
+
+
+def _data_endpoints(
+    size: int, pairs: int, from_index: Sequence[int], to_index: Sequence[int], seed: int, name: str
+) -> np.ndarray:
+    """(pairs, 2) data rows: the given indices (checked), or 2·pairs distinct rows drawn with ``seed``."""
+    if from_index:
+        for flag, values in (("--from", from_index), ("--to", to_index)):
+            for value in values:
+                if not 0 <= value < size:
+                    raise LatentkitError(
+                        f"{flag} {value} is out of range: {name} has {size} rows (0..{size - 1})",
+                        fix=f"pass an index from 0 to {size - 1}",
+                    )
+        return np.array([from_index, to_index], dtype=np.int64).T
+    if 2 * pairs > size:
+        raise LatentkitError(
+            f"{name} has {size} rows, too few for {pairs} pairs of distinct endpoints",
+            fix=f"pass --pairs {size // 2} or less" if size >= 2 else "use a data set with at least 2 rows",
+        )
+    rows = np.random.default_rng(seed).choice(size, size=2 * pairs, replace=False)
+    return rows.astype(np.int64).reshape(pairs, 2)
+
+
+def _write(result: Interpolation, out: str | Path, figures: dict[str, str], fmt: str, checkpoint_name: str) -> None:
+    from latentkit.figures.grid import plot_interpolation_grid
+    from latentkit.outputs import atomic_write_json, atomic_write_npz, prepare_out_dir
+
+    out_dir = prepare_out_dir(out)
+    result.out_dir = out_dir
+    result.files["arrays"] = atomic_write_npz(
+        out_dir / ARRAYS_NAME,
+        {"codes": result.codes, "images": result.images, "modes": np.array(result.modes), "t": result.t},
+    )
+    if result.endpoints is not None:
+        row_labels = [f"#{a} → #{b}" for a, b in result.endpoints]
+    else:
+        row_labels = [f"prior pair {k + 1}" for k in range(result.codes.shape[1])]
+    notes = [
+        f"mean ‖z‖ {m['norm']['mean']:.2f} (√d = {result.prior_norm:.2f}) · step MSD {m['smoothness']['mean']:.4f}"
+        for m in (result.metrics[mode] for mode in result.modes)
+    ]
+    result.files["figure"] = plot_interpolation_grid(
+        result.images,
+        result.t,
+        result.modes,
+        out_dir / figures["grid"],
+        row_labels=row_labels,
+        mode_notes=notes,
+        title=f"{checkpoint_name}: interpolation",
+        fmt=fmt,
+    )
+    result.files["json"] = atomic_write_json(out_dir / JSON_NAME, result.document)

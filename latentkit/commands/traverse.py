@@ -1,0 +1,417 @@
+"""``latentkit traverse``: vary one latent dimension at a time and decode (the disentanglement picture).
+
+Each row varies one dimension over a range (default −3..3, or the quantiles of
+its posterior means) with every other dimension held at a base code (a data
+point's posterior mean, or zero). VAE rows are ordered by KL, collapsed
+dimensions last (or hidden); GAN rows by decoder sensitivity.
+
+``traverse.json`` also gives each dimension's decoder sensitivity, the mean
+squared change of the decoded output per unit change of that dimension around
+base codes (central differences), which catches dimensions the encoder uses
+but the decoder ignores, and the reverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latentkit.analysis.active_units import active_mask
+from latentkit.analysis.path_metrics import finite_difference_sensitivity
+from latentkit.commands._common import (
+    checkpoint_document,
+    choose_rows,
+    default_out_dir,
+    model_options,
+    open_checkpoint,
+    open_source,
+    provenance,
+)
+from latentkit.defaults import (
+    ACTIVE_THRESHOLD,
+    BATCH_SIZE,
+    DEVICE,
+    FIGURE_FORMAT,
+    JSON_SCHEMA_VERSION,
+    SEED,
+    TRAVERSE_IGNORED_SENSITIVITY,
+    TRAVERSE_IGNORED_SENSITIVITY_ABSOLUTE,
+    TRAVERSE_N,
+    TRAVERSE_QUANTILES,
+    TRAVERSE_RANGE,
+    TRAVERSE_SENSITIVITY_N,
+    TRAVERSE_SENSITIVITY_STEP,
+    TRAVERSE_STEPS,
+)
+from latentkit.errors import LatentkitError
+from latentkit.outputs import to_json
+
+JSON_NAME = "traverse.json"
+ARRAYS_NAME = "traverse.npz"
+GIF_NAME = "traverse.gif"
+BASES = ("data", "zero")
+
+
+@dataclass
+class Traversal:
+    """Result of :func:`traverse`; ``document`` is exactly what ``traverse.json`` holds."""
+
+    dims: np.ndarray  # (rows,) the dimension each row varies, in figure order
+    values: np.ndarray  # (rows, steps) the values that dimension takes
+    base_code: np.ndarray  # (D,) every other dimension's value
+    codes: np.ndarray  # (rows, steps, D)
+    images: np.ndarray  # (rows, steps, C, H, W)
+    kl: np.ndarray | None  # (D,) per-dimension KL (VAE)
+    active: np.ndarray | None  # (D,) bool (VAE)
+    sensitivity: np.ndarray  # (D,)
+    notes: list[str]
+    document: dict[str, Any] = field(repr=False)
+    out_dir: Path | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return to_json(self.document)
+
+
+def parse_range(value: float | str) -> float | str:
+    """``--range``: a positive number R (values −R..R) or ``quantile``."""
+    if isinstance(value, str):
+        if value == "quantile":
+            return value
+        try:
+            value = float(value)
+        except ValueError:
+            raise LatentkitError(f"--range {value!r} is neither a number nor 'quantile'", fix="pass e.g. --range 3 or --range quantile") from None
+    if not (np.isfinite(value) and value > 0):
+        raise LatentkitError(f"--range {value} is not a positive number", fix="pass e.g. --range 3 (values -3..3)")
+    return float(value)
+
+
+def parse_base(value: str | int | None) -> str | int | None:
+    """``--base``: ``data``, ``zero`` or a data row index."""
+    if value is None or value in BASES:
+        return value
+    try:
+        index = int(value)
+    except (TypeError, ValueError):
+        raise LatentkitError(f"--base {value!r} is not one of data, zero or a row index", fix="pass --base data, --base zero or --base 12") from None
+    if index < 0:
+        raise LatentkitError(f"--base {index} is a negative row index", fix="pass a row index from 0")
+    return index
+
+
+def decoder_sensitivity(
+    model: Any, bases: np.ndarray, *, step: float, batch_size: int, device: str, image_shape: Any = None
+) -> np.ndarray:
+    """Per dimension i: mean over ``bases`` and pixels of ((x(z + h e_i) − x(z − h e_i)) / 2h)²."""
+    from latentkit.decode import decode_codes
+
+    n, dim = bases.shape
+    shifts = np.eye(dim, dtype=np.float32) * np.float32(step)  # (D, D)
+    plus = bases[None, :, :] + shifts[:, None, :]  # (D, n, D)
+    minus = bases[None, :, :] - shifts[:, None, :]
+    images = decode_codes(
+        model, np.stack([plus, minus]), batch_size=batch_size, device=device, image_shape=image_shape
+    )  # (2, D, n, C, H, W)
+    return np.array([finite_difference_sensitivity(images[0, i], images[1, i], step) for i in range(dim)])
+
+
+def traverse(
+    checkpoint: str | Path,
+    *,
+    data: str | None = None,
+    out: str | Path | None = None,
+    value_range: float | str = TRAVERSE_RANGE,
+    steps: int = TRAVERSE_STEPS,
+    base: str | int | None = None,
+    active_only: bool = False,
+    n: int | None = None,
+    gif: bool = False,
+    seed: int = SEED,
+    batch_size: int = BATCH_SIZE,
+    device: str = DEVICE,
+    plugin: str | None = None,
+    config: dict[str, Any] | None = None,
+    plugin_files: Sequence[str | Path] = (),
+    figure_format: str = FIGURE_FORMAT,
+    write: bool = True,
+    progress: Callable[[int], Callable[[int], None]] | None = None,
+) -> Traversal:
+    """Traverse every latent dimension of a checkpoint, one row per dimension.
+
+    ``value_range``: R for the values −R..R, or ``"quantile"`` for the
+    ``TRAVERSE_QUANTILES`` range of each dimension's posterior means (VAE),
+    evenly spaced in quantile level. ``base``: ``"data"`` (a data point drawn
+    with ``seed``; the VAE default), ``"zero"`` (the GAN default) or a data row
+    index. A VAE encodes ``n`` data points (default all up to ``TRAVERSE_N``)
+    for the KL order, the quantiles and the sensitivity's base codes.
+    """
+    from latentkit.figures.style import check_format
+
+    value_range = parse_range(value_range)
+    base = parse_base(base)
+    if steps < 2:
+        raise LatentkitError(f"--steps {steps} is less than 2", fix="pass --steps 2 or more")
+    check_format(figure_format)
+    ckpt = open_checkpoint(checkpoint, device=device, plugin=plugin, config=config, plugin_files=plugin_files)
+    is_vae = ckpt.kind == "vae"
+    if not is_vae:
+        asked = [
+            flag
+            for flag, given in (
+                ("--data", data is not None),
+                ("--range quantile", value_range == "quantile"),
+                ("--base data/INDEX", base not in (None, "zero")),
+                ("--active-only", active_only),
+                ("--n", n is not None),
+            )
+            if given
+        ]
+        if asked:
+            raise LatentkitError(
+                f"{', '.join(asked)} need an encoder, but {ckpt.path.name} is a {ckpt.kind.upper()} ({ckpt.plugin})",
+                fix="drop them: a GAN is traversed around --base zero over a fixed --range",
+            )
+    base = base if base is not None else ("data" if is_vae else "zero")
+    latent_dim = ckpt.latent_dim
+
+    from latentkit.decode import decode_codes, posterior_means, prior_codes
+
+    source = rows = means = kl = active = None
+    base_index: int | None = None
+    if is_vae:
+        source = open_source(data, ckpt, limit=None, seed=seed)
+        rows = choose_rows(len(source), n, default=TRAVERSE_N, seed=seed, name=source.name)
+        if isinstance(base, int) and base >= len(source):
+            raise LatentkitError(
+                f"--base {base} is out of range: {source.name} has {len(source)} rows (0..{len(source) - 1})",
+                fix=f"pass a row index from 0 to {len(source) - 1}",
+            )
+    sensitivity_n = min(TRAVERSE_SENSITIVITY_N, len(rows)) if rows is not None else TRAVERSE_SENSITIVITY_N
+    total = (len(rows) if rows is not None else 0) + steps * latent_dim
+    advance = progress(total) if progress else None
+
+    if is_vae:
+        from latentkit.data.source import Subset
+        from latentkit.encode import encode_posterior
+
+        encoded = encode_posterior(
+            ckpt.model, Subset(source, rows), batch_size=batch_size, device=device, keep_means=True, progress=advance
+        )
+        means = encoded.means.astype(np.float64)
+        kl = encoded.stats.kl.mean.copy()
+        active = active_mask(encoded.stats.mean.variance(ddof=0), ACTIVE_THRESHOLD)
+        rng = np.random.default_rng(seed)
+        if base == "data":
+            pick = int(rng.integers(len(rows)))
+            base_index, base_code = int(rows[pick]), means[pick]
+        elif isinstance(base, int):
+            base_index = base
+            base_code = posterior_means(ckpt.model, source, np.array([base]), batch_size=1, device=device)[0]
+        else:
+            base_code = np.zeros(latent_dim)
+        sensitivity_bases = means[np.sort(rng.permutation(len(rows))[:sensitivity_n])]
+    else:
+        base_code = np.zeros(latent_dim)
+        sensitivity_bases = prior_codes(ckpt.model, sensitivity_n, seed=seed).astype(np.float64)
+
+    image_shape = tuple(source.image_shape) if source is not None else None
+    sensitivity = decoder_sensitivity(
+        ckpt.model,
+        sensitivity_bases.astype(np.float32),
+        step=TRAVERSE_SENSITIVITY_STEP,
+        batch_size=batch_size,
+        device=device,
+        image_shape=image_shape,
+    )
+    relative = sensitivity / sensitivity.max() if sensitivity.max() > 0 else np.zeros_like(sensitivity)
+    decoder_uses = (relative >= TRAVERSE_IGNORED_SENSITIVITY) & (sensitivity >= TRAVERSE_IGNORED_SENSITIVITY_ABSOLUTE)
+
+    if is_vae:
+        # active dimensions first, each group by KL, largest first
+        dims = np.array(sorted(range(latent_dim), key=lambda i: (not active[i], -kl[i], i)), dtype=np.int64)
+        if active_only:
+            dims = dims[active[dims]]
+            if len(dims) == 0:
+                raise LatentkitError(
+                    f"{ckpt.path.name} has no active dimension (Var(μ) > {ACTIVE_THRESHOLD:g}) to show",
+                    fix="drop --active-only to see every dimension",
+                )
+    else:
+        dims = np.array(sorted(range(latent_dim), key=lambda i: (-sensitivity[i], i)), dtype=np.int64)
+
+    if value_range == "quantile":
+        levels = np.linspace(*TRAVERSE_QUANTILES, steps)
+        values = np.stack([np.quantile(means[:, i], levels) for i in dims])
+    else:
+        values = np.tile(np.linspace(-value_range, value_range, steps), (len(dims), 1))
+    codes = np.repeat(np.repeat(base_code[None, None, :], len(dims), axis=0), steps, axis=1)
+    codes[np.arange(len(dims)), :, dims] = values
+    codes = codes.astype(np.float32)
+    images = decode_codes(
+        ckpt.model, codes, batch_size=batch_size, device=device, image_shape=image_shape, progress=advance
+    )
+
+    notes = _notes(kl, active, sensitivity, decoder_uses) if is_vae else []
+    figures = {"traversal": f"traverse.{figure_format}"}
+    if gif:
+        figures["gif"] = GIF_NAME
+    document = {
+        "schema": "latentkit.traverse",
+        "schema_version": JSON_SCHEMA_VERSION,
+        "checkpoint": checkpoint_document(ckpt, checkpoint),
+        "data": {"source": source.name, "n_total": len(source), "n": len(rows)} if source is not None else None,
+        "seed": seed,
+        "settings": {
+            "range": value_range,
+            "quantiles": list(TRAVERSE_QUANTILES) if value_range == "quantile" else None,
+            "steps": steps,
+            "base": base,
+            "active_only": active_only,
+            "sensitivity_n": len(sensitivity_bases),
+            "sensitivity_step": TRAVERSE_SENSITIVITY_STEP,
+            "ignored_below": {"relative": TRAVERSE_IGNORED_SENSITIVITY, "absolute": TRAVERSE_IGNORED_SENSITIVITY_ABSOLUTE},
+            "active_threshold": ACTIVE_THRESHOLD,
+            "batch_size": batch_size,
+            "device": device,
+        },
+        "base": {"kind": "zero" if base == "zero" else "posterior_mean", "index": base_index, "code": base_code},
+        "rows": [
+            {
+                "dim": int(d),
+                "values": values[r],
+                "kl": float(kl[d]) if kl is not None else None,
+                "active": bool(active[d]) if active is not None else None,
+                "sensitivity": float(sensitivity[d]),
+            }
+            for r, d in enumerate(dims)
+        ],
+        "dimensions": {
+            "kl": kl,
+            "active": active,
+            "sensitivity": sensitivity,
+            "relative_sensitivity": relative,
+            "decoder_ignores": [int(i) for i in np.flatnonzero(~decoder_uses)],
+        },
+        "notes": notes,
+        "figures": figures if write else {},
+        "arrays": ARRAYS_NAME if write else None,
+        "provenance": provenance(
+            "traverse",
+            [str(checkpoint)],
+            {
+                "--data": data,
+                "--range": value_range,
+                "--steps": steps,
+                "--base": base,
+                "--active-only": active_only,
+                "--n": n,
+                "--gif": gif,
+                "--seed": seed,
+                "--batch-size": batch_size,
+                "--format": figure_format if figure_format != FIGURE_FORMAT else None,
+                **model_options(device, plugin, config, plugin_files),
+            },
+        ),
+    }
+    result = Traversal(
+        dims=dims,
+        values=values,
+        base_code=base_code,
+        codes=codes,
+        images=images,
+        kl=kl,
+        active=active,
+        sensitivity=sensitivity,
+        notes=notes,
+        document=document,
+    )
+    if write:
+        _write(result, out or default_out_dir(checkpoint), figures, figure_format, Path(checkpoint).name, value_range)
+    return result
+
+
+def _notes(kl: np.ndarray, active: np.ndarray, sensitivity: np.ndarray, decoder_uses: np.ndarray) -> list[str]:
+    """Where encoder and decoder disagree about a dimension."""
+    notes = []
+    ignored = np.flatnonzero(active & ~decoder_uses)
+    if ignored.size:
+        dims = ", ".join(f"{i} (KL {kl[i]:.2f})" for i in ignored)
+        notes.append(
+            f"Dimension(s) {dims}: the encoder uses them but the decoder barely responds "
+            f"(sensitivity under {TRAVERSE_IGNORED_SENSITIVITY:.0%} of the largest, or under "
+            f"{TRAVERSE_IGNORED_SENSITIVITY_ABSOLUTE:g}): information paid for in KL that the output does not show."
+        )
+    unused = np.flatnonzero(~active & decoder_uses)
+    if unused.size:
+        dims = ", ".join(str(i) for i in unused)
+        notes.append(
+            f"Dimension(s) {dims}: collapsed in the encoder but the decoder responds to them, so prior samples "
+            "vary there in ways no data point does; expect odd samples."
+        )
+    return notes
+
+
+def _write(
+    result: Traversal, out: str | Path, figures: dict[str, str], fmt: str, checkpoint_name: str, value_range: float | str
+) -> None:
+    from latentkit.figures.traversal import plot_traversal, write_traversal_gif
+    from latentkit.outputs import atomic_write_json, atomic_write_npz, prepare_out_dir
+
+    out_dir = prepare_out_dir(out)
+    result.out_dir = out_dir
+    result.files["arrays"] = atomic_write_npz(
+        out_dir / ARRAYS_NAME,
+        {
+            "codes": result.codes,
+            "images": result.images,
+            "dims": result.dims,
+            "values": result.values,
+            "base_code": result.base_code,
+        },
+    )
+    labels = [_row_label(result, int(d)) for d in result.dims]
+    if value_range == "quantile":  # each row has its own values: show their span
+        labels = [f"{label}\n{row[0]:.2g} … {row[-1]:.2g}" for label, row in zip(labels, result.values)]
+    steps = result.values.shape[1]
+    if value_range == "quantile":
+        levels = np.linspace(*TRAVERSE_QUANTILES, steps)
+        column_labels = [f"{q:.0%}" for q in levels]
+        xlabel = "quantile of the dimension's posterior means (framed: nearest the base code)"
+    else:
+        column_labels = [f"{v:g}" for v in np.round(result.values[0], 2)]
+        xlabel = "value of the dimension (framed: nearest the base code)"
+    base_steps = []
+    for r, d in enumerate(result.dims):
+        row = result.values[r]
+        inside = row.min() <= result.base_code[d] <= row.max()
+        base_steps.append(int(np.argmin(np.abs(row - result.base_code[d]))) if inside else None)
+    base = result.document["base"]
+    base_text = f"data point #{base['index']}" if base["index"] is not None else "zero"
+    result.files["figure"] = plot_traversal(
+        result.images,
+        out_dir / figures["traversal"],
+        row_labels=labels,
+        column_labels=column_labels,
+        row_active=[bool(result.active[d]) if result.active is not None else True for d in result.dims],
+        base_steps=base_steps,
+        title=f"{checkpoint_name}: traversal around {base_text}"
+        + (f" · {int(result.active.sum())}/{len(result.active)} dimensions active" if result.active is not None else ""),
+        xlabel=xlabel,
+        fmt=fmt,
+    )
+    if "gif" in figures:
+        result.files["gif"] = write_traversal_gif(
+            result.images, out_dir / figures["gif"], labels=[f"z{int(d)}" for d in result.dims]
+        )
+    result.files["json"] = atomic_write_json(out_dir / JSON_NAME, result.document)
+
+
+def _row_label(result: Traversal, dim: int) -> str:
+    if result.kl is not None:
+        return f"z{dim} · KL {result.kl[dim]:.2f}"
+    return f"z{dim} · sens {result.sensitivity[dim]:.1e}"

@@ -1,0 +1,96 @@
+"""Run a model's generator over latent codes in batches, and the codes figure commands start from.
+
+The counterpart of :mod:`latentkit.encode` for the figure commands: decode
+(VAE) or generate (GAN) any array of codes to images, draw prior samples
+reproducibly, and encode chosen data rows to their posterior means. Codes and
+images cross this boundary as numpy (float32), so the layers above stay free of
+torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from latentkit.errors import LatentkitError
+
+Progress = Callable[[int], None]
+
+
+def decode_codes(
+    model: Any,
+    codes: np.ndarray,
+    *,
+    batch_size: int,
+    device: str = "cpu",
+    image_shape: tuple[int, ...] | None = None,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Images of ``codes`` (..., D) through the model's generator view: (..., C, H, W) float32.
+
+    A VAE decodes (the mean image), a GAN generates; any leading shape is kept.
+    Flat outputs (B, P) are reshaped to ``image_shape`` (C, H, W) when given,
+    else to one-pixel-high images (B, 1, 1, P).
+    """
+    import torch
+
+    from latentkit.models.protocols import as_generator
+
+    if batch_size < 1:
+        raise LatentkitError(f"batch size {batch_size} is not positive", fix="pass --batch-size 1 or more")
+    generator = as_generator(model)
+    codes = np.asarray(codes, dtype=np.float32)
+    flat = codes.reshape(-1, codes.shape[-1])
+    images: list[np.ndarray] = []
+    with torch.inference_mode():
+        for start in range(0, len(flat), batch_size):
+            z = torch.from_numpy(np.ascontiguousarray(flat[start : start + batch_size])).to(device)
+            x = generator.generate(z).detach().to("cpu", torch.float32).numpy()
+            if x.ndim == 2:  # a flat-image model
+                flat_shape = image_shape if image_shape and int(np.prod(image_shape)) == x.shape[1] else (1, 1, -1)
+                x = x.reshape(len(x), *flat_shape)
+            if x.ndim != 4 or len(x) != len(z):
+                raise LatentkitError(
+                    f"the model turned {len(z)} codes into an array of shape {list(x.shape)}; expected (B, C, H, W)",
+                    fix="make decode(z)/generate(z) return one image per code",
+                )
+            images.append(x)
+            if progress is not None:
+                progress(len(z))
+    stacked = np.concatenate(images) if images else np.zeros((0, 1, 1, 1), np.float32)
+    return stacked.reshape(*codes.shape[:-1], *stacked.shape[1:])
+
+
+def prior_codes(model: Any, n: int, *, seed: int) -> np.ndarray:
+    """``n`` codes from the model's prior (``sample_latent``), drawn with a CPU generator seeded ``seed``."""
+    import torch
+
+    from latentkit.models.protocols import as_generator
+
+    generator = torch.Generator().manual_seed(seed)
+    z = as_generator(model).sample_latent(n, generator)
+    return z.detach().to("cpu", torch.float32).numpy()
+
+
+def posterior_means(
+    model: Any,
+    source: Any,
+    rows: np.ndarray,
+    *,
+    batch_size: int,
+    device: str = "cpu",
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Posterior means E[z|x] of ``source``'s rows ``rows`` (any order, repeats allowed): (len(rows), D)."""
+    from latentkit.data.source import Subset
+    from latentkit.encode import encode_posterior
+
+    rows = np.asarray(rows, dtype=np.int64)
+    unique, inverse = np.unique(rows, return_inverse=True)
+    result = encode_posterior(
+        model, Subset(source, unique), batch_size=batch_size, device=device, keep_means=True, progress=progress
+    )
+    assert result.means is not None
+    return result.means[inverse]
