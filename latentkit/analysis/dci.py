@@ -123,7 +123,9 @@ def dci(
         _, first_copy, column_group, group_size = np.unique(
             codes_train, axis=1, return_index=True, return_inverse=True, return_counts=True
         )
-        features_train, features_test = codes_train[:, first_copy], codes_test[:, first_copy]
+        kept_order = np.argsort(first_copy)  # keep the codes' own order (it breaks LightGBM's ties)
+        features_train = codes_train[:, first_copy[kept_order]]
+        features_test = codes_test[:, first_copy[kept_order]]
         if first_copy.size < codes_train.shape[1]:
             notes += ("some code dimensions are identical copies: their importance is shared equally",)
     fit_factor = _fit_gbt_factor if model == "reference" else _fit_lightgbm_factor
@@ -147,7 +149,9 @@ def dci(
 
     importance = np.column_stack([fitted[j][0] for j in range(n_factors)])
     if model == "fast":
-        importance = importance[column_group] / group_size[column_group, None]
+        importance_of_distinct = np.empty_like(importance)
+        importance_of_distinct[kept_order] = importance
+        importance = importance_of_distinct[column_group] / group_size[column_group, None]
     accuracy_train = np.array([fitted[j][1] for j in range(n_factors)])
     accuracy_test = np.array([fitted[j][2] for j in range(n_factors)])
     scores = disentanglement_completeness(importance)
@@ -219,39 +223,88 @@ def _fit_lightgbm_factor(
     labels_test: np.ndarray,
     random_state: int | None,
 ) -> tuple[np.ndarray, float, float]:
-    """LightGBM stand-in for the reference classifier: importances (D,), train accuracy, test accuracy."""
+    """LightGBM trees grown the way the reference grows them: importances (D,), train and test accuracy.
+
+    The reference (sklearn's log-loss gradient boosting) fits each round's trees to the
+    residuals y - p by least squares with unit weights, then resets every leaf to a Newton
+    step, ((K-1)/K) sum r / sum p(1-p) (without the factor for two classes). LightGBM would
+    pick splits by Newton gain instead, which spreads importance differently. So LightGBM
+    gets the residuals with unit hessians (its split gain is then the reference's
+    least-squares impurity decrease, and so is its "gain" importance), and each new leaf is
+    then set to the reference's Newton step. What remains different is binned thresholds
+    (DCI_FAST_MAX_BIN) and tie-breaking. LightGBM has no randomness here: ``random_state``
+    is unused.
+    """
     import lightgbm
 
     classes, targets = np.unique(labels_train, return_inverse=True)
-    binary = classes.size == 2
+    n_rows, n_classes = targets.size, classes.size
+    binary = n_classes == 2
+    trees_per_round = 1 if binary else n_classes
+    one_hot = (targets[:, None] == np.arange(n_classes)).astype(np.float64)
+    prior = one_hot.mean(axis=0)
+    if binary:
+        initial_raw = np.log(prior[1:] / prior[0])
+        one_hot = one_hot[:, 1:]
+    else:
+        initial_raw = np.log(prior) - np.log(prior).mean()
+    newton_factor = 1.0 if binary else (n_classes - 1) / n_classes
+    max_leaves = 2**DCI_FAST_MAX_DEPTH
     params = {
-        "objective": "binary" if binary else "multiclass",
-        "num_class": 1 if binary else int(classes.size),
+        "objective": "none",  # gradients come from us, every round
+        "num_class": trees_per_round,
+        "boost_from_average": False,
         "learning_rate": DCI_FAST_LEARNING_RATE,
         "max_depth": DCI_FAST_MAX_DEPTH,
-        "num_leaves": 2**DCI_FAST_MAX_DEPTH,
+        "num_leaves": max_leaves,
         "min_data_in_leaf": DCI_FAST_MIN_DATA_IN_LEAF,
+        "min_sum_hessian_in_leaf": 0.0,
         "max_bin": DCI_FAST_MAX_BIN,
         "feature_pre_filter": False,
-        "metric": "None",
         "deterministic": True,
         "force_row_wise": True,
-        "num_threads": 1,  # parallelism is across factors
-        "seed": 0 if random_state is None else int(random_state),
+        "num_threads": 1,  # parallelism is across factors; more threads contend on small data
         "verbosity": -1,
     }
+    booster = lightgbm.Booster(params, lightgbm.Dataset(codes_train, label=targets.astype(np.float64), params=params))
+    raw = np.tile(initial_raw, (n_rows, 1))
+    unit_hessian = np.ones_like(raw)
+    cell_offset = np.arange(trees_per_round) * max_leaves
+    for round_index in range(DCI_FAST_NUM_ROUNDS):
+        probability = _class_probabilities(raw)
+        residual = one_hot - probability
+        if booster.update(fobj=lambda _scores, _data: (-residual, unit_hessian)):
+            break  # no tree could split: later rounds would add nothing
+        leaves = booster.predict(
+            codes_train, start_iteration=round_index, num_iteration=1, pred_leaf=True, num_threads=1
+        ).reshape(n_rows, trees_per_round)
+        cells = (leaves + cell_offset).ravel()
+        size = trees_per_round * max_leaves
+        gradient_sum = np.bincount(cells, weights=residual.ravel(), minlength=size)
+        hessian_sum = np.bincount(cells, weights=(probability * (1 - probability)).ravel(), minlength=size)
+        safe = np.abs(hessian_sum) >= 1e-150
+        step = np.zeros(size)
+        step[safe] = DCI_FAST_LEARNING_RATE * newton_factor * gradient_sum[safe] / hessian_sum[safe]
+        for cell in np.flatnonzero(np.bincount(cells, minlength=size)):
+            tree, leaf = divmod(int(cell), max_leaves)
+            booster.set_leaf_output(round_index * trees_per_round + tree, leaf, float(step[cell]))
+        raw += step[leaves + cell_offset]
 
-    def predicted_classes(scores: np.ndarray) -> np.ndarray:
-        return classes[(scores > 0.5).astype(np.intp) if binary else np.argmax(scores, axis=1)]
+    def predicted_classes(raw_scores: np.ndarray) -> np.ndarray:
+        raw_scores = raw_scores.reshape(-1, trees_per_round)
+        return classes[(raw_scores[:, 0] > 0).astype(np.intp) if binary else np.argmax(raw_scores, axis=1)]
 
-    def training_accuracy(scores: np.ndarray, _data: object) -> tuple[str, float, bool]:
-        return "accuracy", float(np.mean(predicted_classes(scores) == labels_train)), True
-
-    dataset = lightgbm.Dataset(codes_train, label=targets, params=params)
-    booster = lightgbm.train(params, dataset, num_boost_round=DCI_FAST_NUM_ROUNDS, keep_training_booster=True)
     gain = booster.feature_importance(importance_type="gain").astype(np.float64)
     importance = gain / gain.sum() if gain.sum() > 0 else gain
-    # The booster keeps its scores on the training rows: no second pass over them.
-    accuracy_train = booster.eval_train(feval=training_accuracy)[0][2]
-    accuracy_test = float(np.mean(predicted_classes(booster.predict(codes_test)) == labels_test))
+    raw_test = booster.predict(codes_test, raw_score=True, num_threads=1).reshape(-1, trees_per_round) + initial_raw
+    accuracy_train = float(np.mean(predicted_classes(raw) == labels_train))
+    accuracy_test = float(np.mean(predicted_classes(raw_test) == labels_test))
     return importance, accuracy_train, accuracy_test
+
+
+def _class_probabilities(raw: np.ndarray) -> np.ndarray:
+    """Sigmoid of one raw score column, softmax across several."""
+    if raw.shape[1] == 1:
+        return 1.0 / (1.0 + np.exp(-raw))
+    exp = np.exp(raw - raw.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
