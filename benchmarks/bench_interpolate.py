@@ -60,7 +60,7 @@ def worker(checkpoint: str, out: str, result: str) -> None:
     timings["import matplotlib"] = time.perf_counter() - start
 
     command.open_checkpoint = timed("model: load checkpoint", command.open_checkpoint)
-    decode.posterior_means = timed("model: encode endpoints", decode.posterior_means)
+    decode.encode_rows = timed("model: encode endpoints", decode.encode_rows)
     decode.decode_codes = timed("model: decode paths", decode.decode_codes)
     command.path_metrics = timed("numbers (norms, smoothness)", command.path_metrics)
     grid.plot_interpolation_grid = timed("drawing the figure", grid.plot_interpolation_grid)
@@ -115,9 +115,12 @@ def main() -> None:
     end_to_end = statistics.median(ends)
     startup = child_wall - timings["worker wall"]
     print(f"`latentkit interpolate` conv-vae, 8 pairs × 10 steps × 2 modes (160 images of 64×64)")
-    print(f"end to end (median of 3 new processes): {end_to_end:.2f} s   (bare python start-up: {statistics.median(bare):.2f} s)")
+    print(
+        f"end to end (median of 3 new processes): {end_to_end:.2f} s   "
+        f"(bare python start-up: {statistics.median(bare):.2f} s)"
+    )
     print(f"split, measured in one timed child process of {child_wall:.2f} s:")
-    rows = {"python start-up (+ site)": startup}
+    rows = {"python start-up and exit": startup}
     rows.update({k: v for k, v in timings.items() if k not in ("command function (total)", "worker wall")})
     accounted = sum(rows.values())
     rows["rest of the command (data source, json document, provenance)"] = child_wall - accounted

@@ -304,8 +304,8 @@ def interpolate(
             f"{m['norm']['mean']:.3f}",
             f"{m['norm']['min']:.3f}",
             f"{m['norm_ratio']:.2f}",
-            f"{m['smoothness']['mean']:.5f}",
-            f"{m['smoothness']['max']:.5f}",
+            f"{m['smoothness']['mean']:.3g}",
+            f"{m['smoothness']['max']:.3g}",
         )
     console.print(table)
     console.print(
@@ -332,12 +332,17 @@ def traverse(
     steps: Annotated[int, typer.Option("--steps", help="Values per dimension (≥ 2).")] = defaults.TRAVERSE_STEPS,
     base: Annotated[
         Optional[str],
-        typer.Option("--base", help="Code the other dimensions keep: data (a data point, VAE default), zero (GAN default) or a row index."),
+        typer.Option(
+            "--base",
+            help="Code the other dimensions keep: data (a data point, VAE default), zero (GAN default) or a row index.",
+        ),
     ] = None,
     active_only: Annotated[bool, typer.Option("--active-only", help="VAE: hide collapsed dimensions.")] = False,
     n: Annotated[
         Optional[int],
-        typer.Option("--n", help=f"VAE: data points encoded for the KL order and quantiles (default: all up to {defaults.TRAVERSE_N})."),
+        typer.Option(
+            "--n", help=f"VAE: data points encoded for the KL order and quantiles (default: all up to {defaults.TRAVERSE_N})."
+        ),
     ] = None,
     gif: Annotated[bool, typer.Option("--gif", help="Also write traverse.gif, every dimension moving back and forth.")] = False,
     seed: SeedOpt = defaults.SEED,
@@ -375,10 +380,13 @@ def traverse(
         _emit_json(result.to_json())
     console = _console(stderr=as_json)
     doc = result.document
-    table = Table("dim", "KL [nats]", "", "sensitivity", "relative", title=f"{Path(doc['checkpoint']['path']).name}: traversal")
+    title = f"{Path(doc['checkpoint']['path']).name}: traversal"
+    table = Table("dim", "KL (nats)", "", "sensitivity", "relative", title=title)
     relative = doc["dimensions"]["relative_sensitivity"]
     for d in result.dims:
-        state_text = "" if result.active is None else ("[green]active[/green]" if result.active[d] else "[dim]collapsed[/dim]")
+        state_text = ""
+        if result.active is not None:
+            state_text = "[green]active[/green]" if result.active[d] else "[dim]collapsed[/dim]"
         table.add_row(
             str(d),
             f"{result.kl[d]:.4f}" if result.kl is not None else "-",
@@ -417,7 +425,9 @@ def umap_command(
     min_dist: Annotated[float, typer.Option("--min-dist", help="UMAP's min_dist.")] = defaults.UMAP_MIN_DIST,
     seed: Annotated[
         int,
-        typer.Option("--seed", help="Seed: the same seed gives the same subset and embedding (UMAP then runs single-threaded)."),
+        typer.Option(
+            "--seed", help="Seed: the same seed gives the same subset and embedding (UMAP then runs single-threaded)."
+        ),
     ] = defaults.SEED,
     batch_size: BatchOpt = defaults.BATCH_SIZE,
     device: DeviceOpt = defaults.DEVICE,
@@ -455,13 +465,19 @@ def umap_command(
     doc = result.document
     trust = doc["trustworthiness"]
     points = doc["points"]
+    what = f"{points['data']} posterior means"
+    if points["generated"]:
+        what = f"{points['data']} data points + {points['generated']} generated samples"
     console.print(
-        f"{Path(doc['checkpoint']['path']).name}: {doc['settings']['method']} of "
-        + (f"{points['data']} data points + {points['generated']} generated samples" if points["generated"] else f"{points['data']} posterior means")
-        + f", coloured by {doc['color']['by'] or 'nothing'}"
+        f"{Path(doc['checkpoint']['path']).name}: {doc['settings']['method']} of {what}, "
+        f"coloured by {doc['color']['by'] or 'nothing'}"
     )
-    verdict = "faithful" if trust["value"] >= 0.95 else "mostly faithful" if trust["value"] >= 0.9 else "[yellow]read clusters with care[/yellow]"
-    console.print(f"trustworthiness {trust['value']:.3f} (k = {trust['k']}, n = {trust['n']}): {verdict}")
+    console.print(
+        f"trustworthiness [bold]{trust['value']:.3f}[/bold] (k = {trust['k']}, on {trust['n']} points; 1 = every "
+        "neighbour shown is a real one)"
+    )
+    for note in doc["notes"]:
+        console.print(f"[yellow]note:[/yellow] {note}")
     _print_files(result.files, console)
 
 

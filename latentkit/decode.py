@@ -74,7 +74,7 @@ def prior_codes(model: Any, n: int, *, seed: int) -> np.ndarray:
     return z.detach().to("cpu", torch.float32).numpy()
 
 
-def posterior_means(
+def encode_rows(
     model: Any,
     source: Any,
     rows: np.ndarray,

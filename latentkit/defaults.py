@@ -35,7 +35,7 @@ BETA_VAE_BETA = 8.0  # `train beta-vae` without --beta
 GAN_LATENT_DIM = 16
 GAN_LEARNING_RATE = 2e-4  # Adam with beta1 = 0.5, as in Radford et al. 2016 (DCGAN)
 # Training holds a data set in memory as float32 when it is smaller than this;
-# larger ones are streamed from the source batch by batch, shuffled in blocks of this size.
+# larger ones are streamed from the source batch by batch (memory: one batch).
 TRAIN_CACHE_BYTES = 64 * 2**20
 
 # --- demo ----------------------------------------------------------------------
@@ -67,7 +67,7 @@ DCI_FAST_NUM_ROUNDS = 100
 DCI_FAST_LEARNING_RATE = 0.1
 DCI_FAST_MAX_DEPTH = 3
 DCI_FAST_MIN_DATA_IN_LEAF = 1
-DCI_FAST_MAX_BIN = 255
+DCI_FAST_MAX_BIN = 511
 SAP_SVC_C = 0.01
 IRS_DIFF_QUANTILE = 0.99
 BETA_VAE_BATCH_SIZE = 64
@@ -78,6 +78,7 @@ FACTOR_VAE_NUM_TRAIN = 10_000
 FACTOR_VAE_NUM_EVAL = 5_000
 FACTOR_VAE_NUM_VARIANCE_ESTIMATE = 10_000
 FACTOR_VAE_PRUNE_THRESHOLD = 0.05
+SAMPLER_OBSERVE_ROWS = 8192  # most rows handed to one observe() call by the two scores above
 BOOTSTRAP = 0  # resamples for confidence intervals; 0 = none
 BOOTSTRAP_CONFIDENCE = 0.95
 
@@ -106,3 +107,4 @@ UMAP_EXACT_KNN_MAX = 50_000  # up to this many points, exact k-NN (no pynndescen
 UMAP_PIXEL_COMPONENTS = 50  # joint data/generated projections start from this many PCA features of the pixels
 TRUSTWORTHINESS_K = 10
 TRUSTWORTHINESS_SUBSAMPLE = 2_000
+TRUSTWORTHINESS_WARN = 0.9  # below this, the projection invents neighbourhoods: say so

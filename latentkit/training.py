@@ -11,8 +11,8 @@ device and thread count (``torch.manual_seed`` for the initial weights, and
 seeded generators for the shuffling and the noise).
 
 Data smaller than ``TRAIN_CACHE_BYTES`` as float32 is read once and kept in
-memory; larger data is streamed from the source every epoch and shuffled in
-blocks of that size. No CLI or plotting imports here.
+memory; larger data is streamed from the source batch by batch every epoch, in
+a seeded random order. No CLI or plotting imports here.
 """
 
 from __future__ import annotations
@@ -97,14 +97,16 @@ def train_vae(
     """Train a β-VAE (β = 1: the plain VAE) with Adam on ``source``."""
     if not (isinstance(beta, (int, float)) and math.isfinite(beta) and beta >= 0):
         raise LatentkitError(f"beta must be a number >= 0, got {beta!r}", fix="use e.g. --beta 1 or --beta 8")
-    plugin, model, batches = _prepare(source, "vae", plugin_name, latent_dim, epochs, batch_size, learning_rate, seed, device)
+    plugin, model, batches = _prepare(
+        source, "vae", plugin_name, latent_dim, epochs, batch_size, learning_rate, seed, device
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     noise = torch.Generator(device=device).manual_seed(seed)
 
     history: list[dict[str, float]] = []
     model.train()
     for epoch in range(1, epochs + 1):
-        sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0}
+        sums: dict[str, Any] = {"loss": 0.0, "recon": 0.0, "kl": 0.0}
         seen = 0
         for x in batches.epoch():
             recon, kl = negative_elbo_terms(model, x, noise)
@@ -113,7 +115,7 @@ def train_vae(
             loss.backward()
             optimizer.step()
             for key, value in (("loss", loss), ("recon", recon), ("kl", kl)):
-                sums[key] += value.item() * x.shape[0]
+                sums[key] += value.detach().double() * x.shape[0]  # no .item(): no device sync per step
             seen += x.shape[0]
         history.append(_epoch_record(epoch, sums, seen))
         _report(progress, epoch, epochs, history[-1]["loss"])
@@ -146,7 +148,7 @@ def train_gan(
     generator.train()
     discriminator.train()
     for epoch in range(1, epochs + 1):
-        sums = {"loss": 0.0, "discriminator_loss": 0.0}
+        sums: dict[str, Any] = {"loss": 0.0, "discriminator_loss": 0.0}
         seen = 0
         for real in batches.epoch():
             n = real.shape[0]
@@ -165,8 +167,8 @@ def train_gan(
             generator_loss.backward()
             generator_optimizer.step()
 
-            sums["loss"] += generator_loss.item() * n
-            sums["discriminator_loss"] += discriminator_loss.item() * n
+            sums["loss"] += generator_loss.detach().double() * n
+            sums["discriminator_loss"] += discriminator_loss.detach().double() * n
             seen += n
         history.append(_epoch_record(epoch, sums, seen))
         _report(progress, epoch, epochs, history[-1]["loss"])
@@ -235,9 +237,10 @@ def _require_positive_int(name: str, value: Any) -> None:
         raise LatentkitError(f"{name} must be a positive integer, got {value!r}", fix=f"set {name} to e.g. 64")
 
 
-def _epoch_record(epoch: int, sums: dict[str, float], seen: int) -> dict[str, float]:
+def _epoch_record(epoch: int, sums: dict[str, Any], seen: int) -> dict[str, float]:
+    """The epoch's mean of each summed loss (``sums`` holds loss x batch size, summed)."""
     record: dict[str, float] = {"epoch": epoch}
-    record.update({key: total / seen for key, total in sums.items()})
+    record.update({key: float(total) / seen for key, total in sums.items()})
     if not math.isfinite(record["loss"]):
         raise LatentkitError(
             f"training diverged in epoch {epoch} (loss {record['loss']})",
@@ -252,11 +255,13 @@ def _report(progress: Progress | None, epoch: int, epochs: int, loss: float) -> 
 
 
 class _ShuffledBatches:
-    """Each epoch, the source's images as shuffled float32 tensors on ``device``.
+    """Each epoch, the source's images in a fresh random order, as float32
+    batches on ``device``.
 
-    Small data (under ``TRAIN_CACHE_BYTES``) is read once and reshuffled as a
-    whole each epoch. Larger data is read from the source every epoch and
-    shuffled within blocks of about ``TRAIN_CACHE_BYTES``, so memory stays bounded.
+    Small data (under ``TRAIN_CACHE_BYTES`` as float32) is read once and kept.
+    Larger data is streamed: each batch is read from the source with
+    ``get(indices)`` for the next slice of a seeded permutation, so memory stays
+    at one batch whatever the data's size or stored order.
     """
 
     def __init__(
@@ -272,45 +277,29 @@ class _ShuffledBatches:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.device = device
-        item_bytes = 4 * math.prod(image_shape)
-        self.block_items = max(batch_size, TRAIN_CACHE_BYTES // item_bytes)
         self.cached: torch.Tensor | None = None
-        if len(source) * item_bytes < TRAIN_CACHE_BYTES:
-            self.cached = torch.cat(list(self._read())).to(device)
+        if len(source) * 4 * math.prod(image_shape) < TRAIN_CACHE_BYTES:
+            batches = (self._checked(batch.x) for batch in source.batches(batch_size))
+            self.cached = torch.cat([torch.from_numpy(x) for x in batches]).to(device)
 
     def epoch(self) -> Iterator[torch.Tensor]:
-        if self.cached is not None:
-            yield from self._cut(self._shuffled(self.cached), self.cached.shape[0])
-            return
-        block: list[torch.Tensor] = []
-        block_size = 0
-        for images in self._read():
-            block.append(images)
-            block_size += images.shape[0]
-            if block_size >= self.block_items:
-                shuffled = self._shuffled(torch.cat(block))
-                full = block_size - block_size % self.batch_size
-                yield from self._cut(shuffled, full)
-                block, block_size = [shuffled[full:]], block_size - full  # the rest starts the next block
-        if block_size:
-            yield from self._cut(self._shuffled(torch.cat(block)), block_size)
+        order = torch.randperm(len(self.source), generator=self.shuffle)
+        for start in range(0, len(order), self.batch_size):
+            indices = order[start : start + self.batch_size]
+            if self.cached is not None:
+                yield self.cached[indices.to(self.cached.device)]
+            else:
+                # sorted within the batch: the order inside a batch does not matter, locality does
+                rows = np.sort(indices.numpy()).astype(np.int64)
+                yield torch.from_numpy(self._checked(self.source.get(rows))).to(self.device)
 
-    def _shuffled(self, images: torch.Tensor) -> torch.Tensor:
-        return images[torch.randperm(images.shape[0], generator=self.shuffle)]
-
-    def _cut(self, images: torch.Tensor, count: int) -> Iterator[torch.Tensor]:
-        """The first ``count`` rows of ``images`` in batches, on the training device."""
-        for start in range(0, count, self.batch_size):
-            yield images[start : min(start + self.batch_size, count)].to(self.device)
-
-    def _read(self) -> Iterator[torch.Tensor]:
-        """The source's batches as CPU float32 tensors, checked against ``image_shape``."""
-        for batch in self.source.batches(self.batch_size):
-            x = np.asarray(batch.x, dtype=np.float32)
-            if x.ndim != 4 or tuple(x.shape[1:]) != self.image_shape:
-                raise LatentkitError(
-                    f"data source {self.source.name!r} gave a batch of shape {x.shape}, "
-                    f"expected (B, {', '.join(map(str, self.image_shape))})",
-                    fix="check the data source's image_shape",
-                )
-            yield torch.from_numpy(np.ascontiguousarray(x))
+    def _checked(self, x: np.ndarray) -> np.ndarray:
+        """``x`` as contiguous float32, after checking it has the source's image shape."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if x.ndim != 4 or tuple(x.shape[1:]) != self.image_shape:
+            raise LatentkitError(
+                f"data source {self.source.name!r} gave images of shape {x.shape}, "
+                f"expected (B, {', '.join(map(str, self.image_shape))})",
+                fix="check the data source's image_shape",
+            )
+        return x

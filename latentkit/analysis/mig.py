@@ -66,7 +66,7 @@ def mig(codes: np.ndarray, factors: np.ndarray, *, num_bins: int = NUM_BINS) -> 
     mi_matrix, factor_entropy = codes_factors_mutual_info(codes, factors, num_bins)
     gap, top_codes, runner_up_codes = top_two_gap(mi_matrix)
     per_factor = gap / factor_entropy
-    notes = constant_dims_note(constant_code_dims(codes), "they carry no information (MI 0)")
+    notes = constant_dims_note(constant_code_dims(codes), "MI 0 with every factor")
     if codes.shape[1] == 1:
         notes += ("only one code dimension: each gap is that code's normalised MI",)
     return MIGResult(

@@ -68,7 +68,7 @@ def modularity(codes: np.ndarray, factors: np.ndarray, *, num_bins: int = NUM_BI
     else:
         delta = (squared[carries].sum(axis=1) - theta[carries]) / (theta[carries] * (n_factors - 1))
         per_code[carries] = 1.0 - delta
-    notes = constant_dims_note(constant_code_dims(codes), "they score 0")
+    notes = constant_dims_note(constant_code_dims(codes), "modularity 0")
     return ModularityResult(score=float(per_code.mean()), per_code=per_code, mi_matrix=mi_matrix, notes=notes)
 
 
@@ -97,12 +97,13 @@ def explicitness(
 
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     codes_train, factors_train, codes_test, factors_test = check_train_test(
         codes_train, factors_train, codes_test, factors_test
     )
     constant = constant_code_dims(codes_train)
-    notes = constant_dims_note(constant, "dropped before standardising (their standard deviation is 0)")
+    notes = constant_dims_note(constant, "dropped before standardising (standard deviation 0)")
     kept = np.setdiff1d(np.arange(codes_train.shape[1]), constant)
     if kept.size == 0:
         nan_per_factor = np.full(factors_train.shape[1], np.nan)
@@ -114,7 +115,9 @@ def explicitness(
     per_factor_test = np.empty(n_factors)
     unconverged = []
     for j in range(n_factors):
-        with warnings.catch_warnings(record=True) as caught:
+        # One BLAS thread: these problems are small, and threads contending with other
+        # work made the fits 10x slower on a busy 2-core machine (values move by ~1e-6).
+        with warnings.catch_warnings(record=True) as caught, threadpool_limits(limits=1):
             warnings.simplefilter("always", ConvergenceWarning)
             classifier = LogisticRegression().fit(features_train, factors_train[:, j])
         if any(issubclass(w.category, ConvergenceWarning) for w in caught):

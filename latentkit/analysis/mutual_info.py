@@ -19,8 +19,9 @@ import numpy as np
 
 from latentkit.defaults import NUM_BINS
 
-# Cap on temporaries (elements) when building joint histograms; keeps memory ~100 MB.
-_MAX_BLOCK_ELEMENTS = 1 << 23
+# Work on blocks of about this many elements (1 MB of int64): the joint-histogram index
+# arrays then stay in cache, which matters more than Python overhead at these sizes.
+_BLOCK_ELEMENTS = 1 << 17
 
 
 def histogram_discretize(values: np.ndarray, num_bins: int = NUM_BINS) -> np.ndarray:
@@ -98,7 +99,7 @@ def _bin_labels_t(values_t: np.ndarray, num_bins: int) -> np.ndarray:
     # Left edges with +inf appended: label b is right when left[b] <= x < left[b + 1].
     left = np.concatenate([edges[:, :-1], np.full((n_dims, 1), np.inf, dtype=edges.dtype)], axis=1)
     usable = np.all(edges[:, :-1] < edges[:, 1:], axis=1)  # numpy raises "too many bins" otherwise
-    block = max(1, _MAX_BLOCK_ELEMENTS // max(n_rows, 1))
+    block = max(1, _BLOCK_ELEMENTS // max(n_rows, 1))
     for start in range(0, n_dims, block):
         rows = slice(start, min(start + block, n_dims))
         lo = edges[rows, :1].astype(np.float64)
@@ -173,7 +174,7 @@ def _mutual_info_t(
     mi = np.zeros((n_x, n_y))
     # A pair's joint label is a * B + b; pair (p, q) owns cells [(p Q + q) A B, ...).
     y_part = y_t + (np.arange(n_y, dtype=np.intp) * cell_count)[:, None]  # (Q, N)
-    block = max(1, _MAX_BLOCK_ELEMENTS // max(n_y * max(n_rows, cell_count), 1))
+    block = max(1, _BLOCK_ELEMENTS // max(n_y * max(n_rows, cell_count), 1))
     log_n = np.log(n_rows)
     for start in range(0, n_x, block):
         stop = min(start + block, n_x)

@@ -72,7 +72,7 @@ def sap(
     else:
         score_matrix = _single_code_accuracies(codes_train, factors_train, codes_test, factors_test, svc_c)
     per_factor, top_codes, runner_up_codes = top_two_gap(score_matrix)
-    consequence = "they score 0" if continuous_factors else "they predict one class"
+    consequence = "score 0" if continuous_factors else "each predicts a single class"
     return SAPResult(
         score=float(per_factor.mean()),
         per_factor=per_factor,

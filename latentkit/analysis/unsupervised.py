@@ -111,14 +111,19 @@ def gaussian_wasserstein_correlation(covariance: np.ndarray) -> float:
 
 
 def _wasserstein_with_notes(covariance: np.ndarray) -> tuple[float, tuple[str, ...]]:
-    from scipy.linalg import sqrtm
+    import warnings
 
-    root = sqrtm(covariance * np.diag(covariance)[:, None])
+    from scipy.linalg import LinAlgWarning, sqrtm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LinAlgWarning)  # a singular matrix is reported through the value
+        root = sqrtm(covariance * np.diag(covariance)[:, None])
     value = complex(2 * np.trace(covariance) - 2 * np.trace(root))
     if not np.isfinite(value.real):
         return math.nan, ("matrix square root failed: Wasserstein correlation is NaN",)
     if abs(value.imag) > _NEGLIGIBLE_IMAGINARY * max(1.0, abs(value.real)):
-        return math.nan, (f"matrix square root is complex (imaginary part {value.imag:.3g}): Wasserstein correlation is NaN",)
+        note = f"matrix square root is complex (imaginary part {value.imag:.3g}): Wasserstein correlation is NaN"
+        return math.nan, (note,)
     if value.imag != 0:
-        return value.real, (f"matrix square root came back complex; dropped a negligible imaginary part {value.imag:.3g}",)
+        return value.real, (f"matrix square root came back complex; dropped its negligible imaginary part {value.imag:.3g}",)
     return value.real, ()

@@ -8,6 +8,26 @@ coverage shows. Every projection is scored with trustworthiness (k = 10) on a
 subsample. Writes ``embedding.json``, ``embedding.npz`` (so it can be
 re-plotted without recomputing) and a scatter figure.
 
+``embedding.json`` (schema ``latentkit.embedding``, version 1):
+
+===================  ===========================================================
+``checkpoint``       path, sha256, plugin, kind, latent_dim
+``data``             source, n_total, n (data points projected)
+``settings``         method, space (posterior_mean | pixel_pca), generated,
+                     pixel_components, neighbors, min_dist, knn (exact |
+                     nndescent), exact_knn_max, batch_size, device
+``points``           data, generated: how many of each
+``color``            by (y, a factor name, source, or null), names
+``trustworthiness``  value, k, n (the subsample it was computed on)
+``notes``            warnings for the reader of the picture
+``figures``          ``embedding``; ``arrays``: the .npz file name
+``provenance``       latentkit_version, versions, and a reproducing command
+===================  ===========================================================
+
+``embedding.npz``: ``embedding`` (m, 2), ``index`` (m,) rows of the data (−1 for
+generated samples), and when coloured ``color`` (m,), ``color_by``, and
+``color_names`` for named categories.
+
 The module is not named ``umap`` so that it never shadows umap-learn.
 """
 
@@ -20,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from latentkit.analysis.active_units import active_mask
 from latentkit.commands._common import (
     checkpoint_document,
     choose_rows,
@@ -30,6 +51,7 @@ from latentkit.commands._common import (
     provenance,
 )
 from latentkit.defaults import (
+    ACTIVE_THRESHOLD,
     BATCH_SIZE,
     DEVICE,
     FIGURE_FORMAT,
@@ -37,6 +59,7 @@ from latentkit.defaults import (
     SEED,
     TRUSTWORTHINESS_K,
     TRUSTWORTHINESS_SUBSAMPLE,
+    TRUSTWORTHINESS_WARN,
     UMAP_EXACT_KNN_MAX,
     UMAP_METHOD,
     UMAP_METHODS,
@@ -172,6 +195,7 @@ def embed(
     )
     if advance:
         advance(1)
+    notes = _notes(features, space, trust, method)
 
     figures = {"embedding": f"embedding.{figure_format}"}
     document = {
@@ -195,6 +219,7 @@ def embed(
         "points": {"data": len(rows), "generated": len(rows) if joint else 0},
         "color": {"by": "source" if joint else color_by, "names": color_names},
         "trustworthiness": {"value": trust, "k": TRUSTWORTHINESS_K, "n": trust_n},
+        "notes": notes,
         "figures": figures if write else {},
         "arrays": ARRAYS_NAME if write else None,
         "provenance": provenance(
@@ -229,6 +254,26 @@ def embed(
     return result
 
 
+def _notes(features: np.ndarray, space: str, trust: float, method: str) -> list[str]:
+    """Warnings a reader of the picture needs: structure at a scale the model ignores, low trust."""
+    notes = []
+    if space == "posterior_mean":
+        active = active_mask(features.astype(np.float64).var(axis=0), ACTIVE_THRESHOLD)
+        if not active.any():
+            notes.append(
+                f"No latent dimension is active (Var(μ) ≤ {ACTIVE_THRESHOLD:g} everywhere): the posterior means "
+                "barely move, and the picture, scaled to fill the plot, magnifies structure at a scale the "
+                "decoder largely ignores."
+            )
+    if trust < TRUSTWORTHINESS_WARN:
+        notes.append(
+            f"Trustworthiness {trust:.3f} is below {TRUSTWORTHINESS_WARN:g}: some neighbourhoods in the picture are "
+            "not neighbourhoods of the projected points; do not read clusters into it"
+            + (" (two linear components miss the rest)." if method == "pca" else " (compare with --method pca).")
+        )
+    return notes
+
+
 def _features(
     ckpt: Any,
     source: Any,
@@ -242,10 +287,10 @@ def _features(
     progress: Callable[[int], None] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str] | None, str]:
     """What to project, the data row of each point, its colour value, colour names, and the space's name."""
-    from latentkit.decode import decode_codes, posterior_means, prior_codes
+    from latentkit.decode import decode_codes, encode_rows, prior_codes
 
     if not joint:
-        means = posterior_means(ckpt.model, source, rows, batch_size=batch_size, device=device, progress=progress)
+        means = encode_rows(ckpt.model, source, rows, batch_size=batch_size, device=device, progress=progress)
         color = None
         if color_by == "y":
             color = np.asarray(source.labels)[rows].astype(np.int64)

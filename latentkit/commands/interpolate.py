@@ -6,6 +6,26 @@ seed, or given by index) and prior samples for a GAN. Each path is decoded at
 mean latent norm along the paths against the prior's typical norm √d, and the
 paths' smoothness in pixel space), ``interpolate.npz`` (codes, images, modes, t)
 and one grid figure with the modes side by side.
+
+``interpolate.json`` (schema ``latentkit.interpolate``, version 1):
+
+================  ==============================================================
+``checkpoint``    path, sha256, plugin, kind, latent_dim
+``data``          source, n (null for a GAN: its endpoints are prior samples)
+``seed``          the seed; ``settings``: modes, steps, pairs, batch_size, device
+``t``             the steps, 0 … 1
+``prior_norm``    √d, the typical norm of a prior sample
+``endpoints``     kind (posterior_mean | prior_sample), rows ((pairs, 2) data
+                  rows, or null), norm_mean (mean norm of the endpoints)
+``modes.<mode>``  norm {mean, min, per_pair_mean} along the paths, norm_ratio
+                  (mean / √d); smoothness {mean, max, worst, per_pair_mean,
+                  per_pair_max}: per path, the mean and the max of the mean
+                  squared pixel difference between consecutive decoded steps
+                  (pixel space, images in [0, 1]), averaged over paths (worst:
+                  the largest single step of any path)
+``figures``       ``grid``; ``arrays``: the .npz file name
+``provenance``    latentkit_version, versions, and a reproducing command
+================  ==============================================================
 """
 
 from __future__ import annotations
@@ -89,7 +109,10 @@ def check_settings(mode: str, steps: int, pairs: int | None, from_index: Sequenc
 
 
 def path_metrics(codes: np.ndarray, images: np.ndarray, latent_dim: int) -> dict[str, Any]:
-    """Norm and smoothness numbers of one mode's paths: ``codes`` (pairs, steps, D), ``images`` (pairs, steps, C, H, W)."""
+    """Norm and smoothness numbers of one mode's paths.
+
+    ``codes`` is (pairs, steps, D) and ``images`` (pairs, steps, C, H, W).
+    """
     norms = path_norms(codes)  # (pairs, steps)
     mean_steps, max_steps = path_smoothness(images)
     reference = prior_norm(latent_dim)
@@ -149,7 +172,7 @@ def interpolate(
     modes = ("lerp", "slerp") if mode == "both" else (mode,)
     t = np.linspace(0.0, 1.0, steps)
 
-    from latentkit.decode import decode_codes, posterior_means, prior_codes
+    from latentkit.decode import decode_codes, encode_rows, prior_codes
 
     source = None
     endpoints = None
@@ -159,7 +182,8 @@ def interpolate(
     total = (endpoints.size if endpoints is not None else 0) + len(modes) * n_pairs * steps
     advance = progress(total) if progress else None
     if endpoints is not None:
-        ends = posterior_means(ckpt.model, source, endpoints.ravel(), batch_size=batch_size, device=device, progress=advance)
+        rows = endpoints.ravel()
+        ends = encode_rows(ckpt.model, source, rows, batch_size=batch_size, device=device, progress=advance)
         ends = ends.reshape(n_pairs, 2, -1)
     else:
         ends = prior_codes(ckpt.model, 2 * n_pairs, seed=seed).reshape(n_pairs, 2, -1)
@@ -265,7 +289,8 @@ def _write(result: Interpolation, out: str | Path, figures: dict[str, str], fmt:
     else:
         row_labels = [f"prior pair {k + 1}" for k in range(result.codes.shape[1])]
     notes = [
-        f"mean ‖z‖ {m['norm']['mean']:.2f} (√d = {result.prior_norm:.2f}) · step MSD {m['smoothness']['mean']:.4f}"
+        f"mean ‖z‖ {m['norm']['mean']:.2f} (√d = {result.prior_norm:.2f}) · "
+        f"step MSD {m['smoothness']['mean']:.2g}"
         for m in (result.metrics[mode] for mode in result.modes)
     ]
     result.files["figure"] = plot_interpolation_grid(
@@ -275,7 +300,8 @@ def _write(result: Interpolation, out: str | Path, figures: dict[str, str], fmt:
         out_dir / figures["grid"],
         row_labels=row_labels,
         mode_notes=notes,
-        title=f"{checkpoint_name}: interpolation",
+        title=f"{checkpoint_name}: paths between "
+        + ("posterior means of data points" if result.endpoints is not None else "prior samples"),
         fmt=fmt,
     )
     result.files["json"] = atomic_write_json(out_dir / JSON_NAME, result.document)

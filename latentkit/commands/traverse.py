@@ -9,6 +9,26 @@ dimensions last (or hidden); GAN rows by decoder sensitivity.
 squared change of the decoded output per unit change of that dimension around
 base codes (central differences), which catches dimensions the encoder uses
 but the decoder ignores, and the reverse.
+
+``traverse.json`` (schema ``latentkit.traverse``, version 1):
+
+================  ==============================================================
+``checkpoint``    path, sha256, plugin, kind, latent_dim
+``data``          source, n_total, n (points encoded); null for a GAN
+``settings``      range (R or "quantile"), quantiles, steps, base, active_only,
+                  sensitivity_n, sensitivity_step, ignored_below {relative,
+                  absolute}, active_threshold, batch_size, device
+``base``          kind (posterior_mean | zero), index (data row or null), code
+``rows``          in figure order: dim, values, kl, active, sensitivity
+``dimensions``    index = dimension: kl, active (null for a GAN), sensitivity,
+                  relative_sensitivity, decoder_ignores (list of dimensions)
+``notes``         where encoder and decoder disagree about a dimension
+``figures``       ``traversal`` (and ``gif``); ``arrays``: the .npz file name
+``provenance``    latentkit_version, versions, and a reproducing command
+================  ==============================================================
+
+``traverse.npz``: ``codes`` (rows, steps, D), ``images`` (rows, steps, C, H, W),
+``dims`` (rows,), ``values`` (rows, steps), ``base_code`` (D,).
 """
 
 from __future__ import annotations
@@ -85,7 +105,9 @@ def parse_range(value: float | str) -> float | str:
         try:
             value = float(value)
         except ValueError:
-            raise LatentkitError(f"--range {value!r} is neither a number nor 'quantile'", fix="pass e.g. --range 3 or --range quantile") from None
+            raise LatentkitError(
+                f"--range {value!r} is neither a number nor 'quantile'", fix="pass e.g. --range 3 or --range quantile"
+            ) from None
     if not (np.isfinite(value) and value > 0):
         raise LatentkitError(f"--range {value} is not a positive number", fix="pass e.g. --range 3 (values -3..3)")
     return float(value)
@@ -98,7 +120,9 @@ def parse_base(value: str | int | None) -> str | int | None:
     try:
         index = int(value)
     except (TypeError, ValueError):
-        raise LatentkitError(f"--base {value!r} is not one of data, zero or a row index", fix="pass --base data, --base zero or --base 12") from None
+        raise LatentkitError(
+            f"--base {value!r} is not one of data, zero or a row index", fix="pass --base data, --base zero or --base 12"
+        ) from None
     if index < 0:
         raise LatentkitError(f"--base {index} is a negative row index", fix="pass a row index from 0")
     return index
@@ -179,7 +203,7 @@ def traverse(
     base = base if base is not None else ("data" if is_vae else "zero")
     latent_dim = ckpt.latent_dim
 
-    from latentkit.decode import decode_codes, posterior_means, prior_codes
+    from latentkit.decode import decode_codes, encode_rows, prior_codes
 
     source = rows = means = kl = active = None
     base_index: int | None = None
@@ -211,7 +235,7 @@ def traverse(
             base_index, base_code = int(rows[pick]), means[pick]
         elif isinstance(base, int):
             base_index = base
-            base_code = posterior_means(ckpt.model, source, np.array([base]), batch_size=1, device=device)[0]
+            base_code = encode_rows(ckpt.model, source, np.array([base]), batch_size=1, device=device)[0]
         else:
             base_code = np.zeros(latent_dim)
         sensitivity_bases = means[np.sort(rng.permutation(len(rows))[:sensitivity_n])]
@@ -274,7 +298,10 @@ def traverse(
             "active_only": active_only,
             "sensitivity_n": len(sensitivity_bases),
             "sensitivity_step": TRAVERSE_SENSITIVITY_STEP,
-            "ignored_below": {"relative": TRAVERSE_IGNORED_SENSITIVITY, "absolute": TRAVERSE_IGNORED_SENSITIVITY_ABSOLUTE},
+            "ignored_below": {
+                "relative": TRAVERSE_IGNORED_SENSITIVITY,
+                "absolute": TRAVERSE_IGNORED_SENSITIVITY_ABSOLUTE,
+            },
             "active_threshold": ACTIVE_THRESHOLD,
             "batch_size": batch_size,
             "device": device,
@@ -357,7 +384,12 @@ def _notes(kl: np.ndarray, active: np.ndarray, sensitivity: np.ndarray, decoder_
 
 
 def _write(
-    result: Traversal, out: str | Path, figures: dict[str, str], fmt: str, checkpoint_name: str, value_range: float | str
+    result: Traversal,
+    out: str | Path,
+    figures: dict[str, str],
+    fmt: str,
+    checkpoint_name: str,
+    value_range: float | str,
 ) -> None:
     from latentkit.figures.traversal import plot_traversal, write_traversal_gif
     from latentkit.outputs import atomic_write_json, atomic_write_npz, prepare_out_dir
@@ -375,10 +407,9 @@ def _write(
         },
     )
     labels = [_row_label(result, int(d)) for d in result.dims]
+    steps = result.values.shape[1]
     if value_range == "quantile":  # each row has its own values: show their span
         labels = [f"{label}\n{row[0]:.2g} … {row[-1]:.2g}" for label, row in zip(labels, result.values)]
-    steps = result.values.shape[1]
-    if value_range == "quantile":
         levels = np.linspace(*TRAVERSE_QUANTILES, steps)
         column_labels = [f"{q:.0%}" for q in levels]
         xlabel = "quantile of the dimension's posterior means (framed: nearest the base code)"
@@ -392,6 +423,9 @@ def _write(
         base_steps.append(int(np.argmin(np.abs(row - result.base_code[d]))) if inside else None)
     base = result.document["base"]
     base_text = f"data point #{base['index']}" if base["index"] is not None else "zero"
+    active_text = ""
+    if result.active is not None:
+        active_text = f" · {int(result.active.sum())}/{len(result.active)} dimensions active"
     result.files["figure"] = plot_traversal(
         result.images,
         out_dir / figures["traversal"],
@@ -399,8 +433,7 @@ def _write(
         column_labels=column_labels,
         row_active=[bool(result.active[d]) if result.active is not None else True for d in result.dims],
         base_steps=base_steps,
-        title=f"{checkpoint_name}: traversal around {base_text}"
-        + (f" · {int(result.active.sum())}/{len(result.active)} dimensions active" if result.active is not None else ""),
+        title=f"{checkpoint_name}: traversal around {base_text}{active_text}",
         xlabel=xlabel,
         fmt=fmt,
     )

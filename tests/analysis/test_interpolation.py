@@ -118,5 +118,8 @@ def test_torch_tensors_match_numpy_and_keep_dtype():
 
 
 def test_the_module_does_not_import_torch():
-    code = "import sys, numpy as np; from latentkit.analysis.interpolation import slerp; slerp(np.ones(2), -np.ones(2), 0.5); assert 'torch' not in sys.modules"
+    code = (
+        "import sys, numpy as np; from latentkit.analysis.interpolation import slerp; "
+        "slerp(np.ones(2), -np.ones(2), 0.5); assert 'torch' not in sys.modules"
+    )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -45,7 +45,9 @@ def test_vae_rows_follow_kl_with_collapsed_last_and_sensitivity_finds_the_ignore
 
 
 def test_quantile_range_uses_each_dimensions_posterior_means(handset_checkpoint, handset_images):
-    result = traverse(handset_checkpoint, plugin_files=[HANDSET_PLUGIN], value_range="quantile", steps=5, base="zero", write=False)
+    result = traverse(
+        handset_checkpoint, plugin_files=[HANDSET_PLUGIN], value_range="quantile", steps=5, base="zero", write=False
+    )
     mean, _ = handset_posterior(handset_images)
     for row, dim in enumerate(result.dims):
         expected = np.quantile(mean[:, dim], np.linspace(0.05, 0.95, 5))
@@ -102,7 +104,9 @@ def test_bad_settings_are_refused_before_writing(mlp_vae_checkpoint, tmp_path, k
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("kwargs", [{"value_range": "quantile"}, {"base": "data"}, {"active_only": True}, {"data": "digits"}])
+@pytest.mark.parametrize(
+    "kwargs", [{"value_range": "quantile"}, {"base": "data"}, {"active_only": True}, {"data": "digits"}]
+)
 def test_a_gan_has_no_posterior_to_traverse_from(mlp_gan_checkpoint, tmp_path, kwargs):
     with pytest.raises(LatentkitError, match="need an encoder"):
         traverse(mlp_gan_checkpoint, out=tmp_path / "out", **kwargs)

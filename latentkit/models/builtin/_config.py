@@ -68,6 +68,6 @@ def image_shape(plugin: str, value: Any) -> list[int]:
 def image_size_error(plugin: str, shape: Sequence[int], requirement: str, example: str) -> LatentkitError:
     """The error for an image size the architecture cannot take."""
     return LatentkitError(
-        f"{plugin} cannot take images of shape {list(shape)}: {requirement}",
+        f"{plugin} cannot take images of shape {list(shape)} (config key 'image_shape'): {requirement}",
         fix=f"set 'image_shape' to e.g. {example}, or use a plugin that fits this data",
     )

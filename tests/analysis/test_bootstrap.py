@@ -1,0 +1,47 @@
+"""The percentile bootstrap covers a statistic with a known sampling distribution."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from latentkit.analysis.bootstrap import bootstrap_ci
+from latentkit.analysis.mig import mig
+from latentkit.errors import LatentkitError
+
+
+def column_mean(codes, _factors):
+    return float(codes[:, 0].mean())
+
+
+def test_interval_of_the_mean_covers_it_with_the_normal_width():
+    rng = np.random.default_rng(0)
+    sigma, n = 2.0, 2000
+    codes = rng.normal(5.0, sigma, (n, 1))
+    low, high = bootstrap_ci(column_mean, codes, None, n_resamples=1000, seed=1)
+    assert low < 5.0 < high
+    assert high - low == pytest.approx(2 * 1.96 * sigma / math.sqrt(n), rel=0.1)
+
+
+def test_same_seed_same_interval_and_wider_for_higher_confidence():
+    codes = np.random.default_rng(3).standard_normal((500, 1))
+    first = bootstrap_ci(column_mean, codes, None, n_resamples=200, seed=7)
+    assert bootstrap_ci(column_mean, codes, None, n_resamples=200, seed=7) == first
+    assert bootstrap_ci(column_mean, codes, None, n_resamples=200, seed=8) != first
+    narrow = bootstrap_ci(column_mean, codes, None, n_resamples=200, seed=7, confidence=0.5)
+    assert first.low < narrow.low < narrow.high < first.high
+
+
+def test_rows_of_codes_and_factors_are_resampled_together(make_disentangled):
+    codes, factors = make_disentangled(noise=0.3, n=1000)
+    low, high = bootstrap_ci(lambda c, f: mig(c, f).score, codes, factors, n_resamples=30, seed=0)
+    assert low <= mig(codes, factors).score + 0.02 and low < high < 1.0
+
+
+def test_non_finite_scores_are_left_out_and_errors_are_latentkit_errors():
+    codes = np.arange(10.0)[:, None]
+    assert all(math.isnan(v) for v in bootstrap_ci(lambda c, f: math.inf, codes, None, n_resamples=5, seed=0))
+    with pytest.raises(LatentkitError):
+        bootstrap_ci(column_mean, codes, None, n_resamples=0, seed=0)
