@@ -215,7 +215,7 @@ def _print_kl_report(report: Any, console: Console) -> None:
 
     doc = report.document
     table = Table(
-        "dim", "KL [nats]", "± s.e.", "share", "Var(μ)", "mean σ²", "",
+        "dim", "KL (nats)", "± s.e.", "share", "Var(μ)", "mean σ²", "",
         title=f"{Path(doc['checkpoint']['path']).name} on {doc['data']['source']} (n={report.n})",
     )  # fmt: skip
     stderr = report.per_dim_stderr if report.per_dim_stderr is not None else np.full_like(report.per_dim, np.nan)

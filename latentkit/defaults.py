@@ -10,9 +10,10 @@ from __future__ import annotations
 # --- general -----------------------------------------------------------------
 SEED = 0
 DEVICE = "cpu"
-# Measured on 2 CPU cores: the conv-vae encoder runs fastest at batch 32-128 under
-# torch.inference_mode and slows sharply from 256 on (activations leave the cache).
-# See benchmarks/bench_batch_size.py.
+# Measured on 2 CPU cores (benchmarks/bench_kl_report.py): the conv-vae encoder runs at
+# ~20k images/s at batch 32-64 under torch.inference_mode and drops to 5-7k from 128 on,
+# because glibc serves the larger activation buffers with fresh mmap'd pages that fault
+# on every call.
 BATCH_SIZE = 64
 OUT_ROOT = "latentkit-out"  # outputs go to OUT_ROOT/<checkpoint stem>/ unless --out
 FIGURE_FORMAT = "png"

@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 
 from latentkit.commands._common import (
+    checkpoint_document,
+    choose_rows,
     default_out_dir,
     library_versions,
     model_options,
@@ -216,11 +218,9 @@ def encode_factor_data(
             f"data {source.name} has no ground-truth factors",
             fix="use --data shapes, or an .npz with a 'factors' array (or --codes FILE.npz)",
         )
-    if n > len(source):
-        raise LatentkitError(f"--n {n} is larger than the data ({len(source)} items)", fix=f"pass --n {len(source)} or less")
     if n < 10:
         raise LatentkitError(f"--n {n} is too small to score", fix="pass --n of a few thousand")
-    rows = np.sort(np.random.default_rng(seed).choice(len(source), size=n, replace=False))
+    rows = choose_rows(len(source), n, default=n, seed=seed, name=source.name)
     # The rows are drawn in random order so that the fixed split gives independent train and test draws.
     order = np.random.default_rng(seed + 1).permutation(n)
     subset = Subset(source, rows)
@@ -246,9 +246,7 @@ def encode_factor_data(
     train, test = _split(n)
     description = {
         "kind": "checkpoint",
-        "path": str(checkpoint.path),
-        "sha256": checkpoint.sha256,
-        "plugin": checkpoint.plugin,
+        **checkpoint_document(checkpoint, checkpoint.path),
         "data": source.name,
         "representation": "posterior mean",
         "binned_factors": bin_factors,

@@ -17,6 +17,7 @@ import numpy as np
 from latentkit.analysis.active_units import active_mask
 from latentkit.analysis.kl import kl_share
 from latentkit.commands._common import (
+    checkpoint_document,
     default_out_dir,
     model_options,
     open_checkpoint,
@@ -151,13 +152,7 @@ def kl_report(
     document = {
         "schema": "latentkit.kl-report",
         "schema_version": JSON_SCHEMA_VERSION,
-        "checkpoint": {
-            "path": str(checkpoint),
-            "sha256": ckpt.sha256,
-            "plugin": ckpt.plugin,
-            "kind": ckpt.kind,
-            "latent_dim": ckpt.latent_dim,
-        },
+        "checkpoint": checkpoint_document(ckpt, checkpoint),
         "data": {"source": source.name, "n": stats.count, "limit": limit},
         "seed": seed,
         "settings": {"active_threshold": active_threshold, "batch_size": batch_size, "device": device},
