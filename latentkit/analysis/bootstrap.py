@@ -42,8 +42,7 @@ def bootstrap_ci(
     """
     if n_resamples < 1:
         raise LatentkitError(f"the bootstrap needs at least 1 resample, got {n_resamples}", fix="pass --bootstrap 200")
-    if not 0.0 < confidence < 1.0:
-        raise LatentkitError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    _check_confidence(confidence)  # before the resampling, not after
     codes = np.asarray(codes)
     n_rows = codes.shape[0]
     rng = np.random.default_rng(seed)
@@ -51,9 +50,24 @@ def bootstrap_ci(
     for resample in range(n_resamples):
         rows = rng.integers(0, n_rows, size=n_rows)
         scores[resample] = score_fn(codes[rows], None if factors is None else np.asarray(factors)[rows])
-    finite = scores[np.isfinite(scores)]
+    return percentile_interval(scores, confidence)
+
+
+def percentile_interval(estimates: np.ndarray, confidence: float = BOOTSTRAP_CONFIDENCE) -> ConfidenceInterval:
+    """The central ``confidence`` interval of bootstrap ``estimates``: their (1 -+ confidence)/2 quantiles.
+
+    Non-finite estimates are left out; with none finite the interval is (nan, nan).
+    """
+    _check_confidence(confidence)
+    estimates = np.asarray(estimates, dtype=np.float64)
+    finite = estimates[np.isfinite(estimates)]
     if finite.size == 0:
         return ConfidenceInterval(float("nan"), float("nan"))
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(finite, [tail, 1.0 - tail])
     return ConfidenceInterval(float(low), float(high))
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise LatentkitError(f"confidence must lie strictly between 0 and 1, got {confidence}")

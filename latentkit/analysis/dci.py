@@ -16,6 +16,7 @@ from latentkit.defaults import (
     DCI_FAST_NUM_ROUNDS,
     DCI_MODEL,
     DCI_N_JOBS,
+    SEED,
 )
 from latentkit.errors import LatentkitError
 
@@ -60,7 +61,7 @@ def dci(
     factors_test: np.ndarray,
     *,
     model: DCIModel = DCI_MODEL,
-    random_state: int | None = 0,
+    random_state: int | None = SEED,
     n_jobs: int = DCI_N_JOBS,
 ) -> DCIResult:
     """DCI of codes (N, D) with respect to discrete factors (N, K), from a train/test split.
@@ -79,18 +80,18 @@ def dci(
 
     ``model="reference"`` (default DCI_MODEL) fits ``sklearn.ensemble.GradientBoostingClassifier``
     with every setting at its default except ``random_state``, as disentanglement_lib does.
-    ``random_state=0`` gives each factor's classifier a fresh ``RandomState(0)``; it breaks
-    ties between equal-gain splits, so values are fixed by the input (they equal dlib's run
-    with ``random_state=0``). ``random_state=None`` is the reference's own behaviour: every
-    classifier draws from numpy's global RNG, whose stream runs on from one factor to the
-    next, so factors are then fitted one after another in order, and calling
-    ``np.random.seed(s)`` first reproduces dlib's value for that seed (values move by ~1e-3
-    between seeds). Otherwise factors are fitted in parallel on ``n_jobs`` threads
-    (default DCI_N_JOBS; -1 = one per factor, 1 = sequential), largest first. Tree building
-    releases the GIL, and with a thread per factor the operating system keeps every core
-    busy until the last factors finish (on 2 cores about half the sequential time, where two
-    workers would wait on the two 32-class factors of case e); values are identical to a
-    sequential run.
+    An integer ``random_state`` (default SEED = 0) gives each factor's classifier a fresh
+    ``RandomState(random_state)``; it breaks ties between equal-gain splits, so values are
+    fixed by the input (with 0 they equal dlib's run with ``random_state=0``).
+    ``random_state=None`` is the reference's own behaviour: every classifier draws from
+    numpy's global RNG, whose stream runs on from one factor to the next, so factors are then
+    fitted one after another in order, and calling ``np.random.seed(s)`` first reproduces
+    dlib's value for that seed (values move by ~1e-3 between seeds). Otherwise factors are
+    fitted in parallel on ``n_jobs`` threads (default DCI_N_JOBS; -1 = one per factor,
+    1 = sequential), largest first. Tree building releases the GIL, and with a thread per
+    factor the operating system keeps every core busy until the last factors finish (case e
+    on 2 idle cores: 0.55 of the sequential time, where two workers would wait on its two
+    32-class factors); values are identical to a sequential run.
 
     ``model="fast"`` grows LightGBM trees the way the reference grows its trees (100 rounds,
     learning rate 0.1, depth 3, leaves down to 1 sample, least-squares splits on the

@@ -125,5 +125,5 @@ def _wasserstein_with_notes(covariance: np.ndarray) -> tuple[float, tuple[str, .
         note = f"matrix square root is complex (imaginary part {value.imag:.3g}): Wasserstein correlation is NaN"
         return math.nan, (note,)
     if value.imag != 0:
-        return value.real, (f"matrix square root came back complex; dropped its negligible imaginary part {value.imag:.3g}",)
+        return value.real, (f"matrix square root came back complex: dropped an imaginary part of {value.imag:.3g}",)
     return value.real, ()

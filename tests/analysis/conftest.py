@@ -32,18 +32,12 @@ class ReferenceCase:
 
     @property
     def train(self) -> tuple[np.ndarray, np.ndarray]:
-        rows, _ = split_train_test(len(self.codes))
-        return self.codes[rows], self.factors[rows]
-
-    @property
-    def test(self) -> tuple[np.ndarray, np.ndarray]:
-        _, rows = split_train_test(len(self.codes))
-        return self.codes[rows], self.factors[rows]
+        return self.split[:2]
 
     @property
     def split(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(codes_train, factors_train, codes_test, factors_test)."""
-        return (*self.train, *self.test)
+        return split(self.codes, self.factors)
 
     def matrix(self, key: str) -> np.ndarray:
         return np.asarray(self.intermediates[key], dtype=np.float64)
@@ -75,6 +69,12 @@ def sampler_reference(case_name: str, key: str) -> tuple[float, float] | None:
         return None
     entry = _expected()["sampler_level"]["disentanglement_lib"].get(case_name, {}).get(key)
     return None if entry is None else (entry["mean"], entry["sd"])
+
+
+def split(codes: np.ndarray, factors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(codes_train, factors_train, codes_test, factors_test) by the fixed-data rule."""
+    train, test = split_train_test(len(codes))
+    return codes[train], factors[train], codes[test], factors[test]
 
 
 @pytest.fixture(params=shared_case_names())

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 from latentkit.analysis.dci import dci, disentanglement_completeness
-from latentkit.analysis.validation import split_train_test
 from latentkit.errors import LatentkitError
 
-from .conftest import load_case, shared_case_names
+from .conftest import load_case, shared_case_names, split
 
 FIGURES = ("disentanglement", "completeness", "informativeness_train", "informativeness_test")
 # The reference classifier takes ~25 s of CPU per small case (~13 s on 2 cores in parallel)
@@ -21,11 +20,6 @@ def reference_params(slow_cases: set[str]) -> list:
     return [
         pytest.param(name, marks=pytest.mark.slow) if name in slow_cases else name for name in shared_case_names()
     ]
-
-
-def split(codes, factors):
-    train, test = split_train_test(len(codes))
-    return codes[train], factors[train], codes[test], factors[test]
 
 
 @pytest.mark.parametrize("case_name", reference_params(SLOW_REFERENCE_CASES))

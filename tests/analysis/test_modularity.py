@@ -6,12 +6,8 @@ import numpy as np
 import pytest
 
 from latentkit.analysis.modularity import explicitness, modularity
-from latentkit.analysis.validation import split_train_test
 
-
-def split(codes, factors):
-    train, test = split_train_test(len(codes))
-    return codes[train], factors[train], codes[test], factors[test]
+from .conftest import split
 
 
 def test_shared_cases_modularity_matches_the_reference(reference_case):
