@@ -11,9 +11,9 @@ from latentkit.errors import LatentkitError
 from .conftest import load_case, shared_case_names, split
 
 FIGURES = ("disentanglement", "completeness", "informativeness_train", "informativeness_test")
-# The reference classifier takes ~25 s of CPU per small case (~13 s on 2 cores in parallel)
-# and ~3 min on case e: case a stays in the default suite, the others run with -m slow.
-SLOW_REFERENCE_CASES = {"b_permuted_rescaled", "d_partially_collapsed", "e_dsprites_like"}
+# The reference classifier takes ~25 s of CPU per small case (~15 s on 2 cores in parallel)
+# and ~3 min on case e: the small cases stay in the default suite, case e runs with -m slow.
+SLOW_REFERENCE_CASES = {"e_dsprites_like"}
 
 
 def reference_params(slow_cases: set[str]) -> list:
