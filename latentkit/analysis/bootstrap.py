@@ -71,3 +71,23 @@ def percentile_interval(estimates: np.ndarray, confidence: float = BOOTSTRAP_CON
 def _check_confidence(confidence: float) -> None:
     if not 0.0 < confidence < 1.0:
         raise LatentkitError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+
+
+def bias_corrected_interval(
+    estimates: np.ndarray, estimate: float, confidence: float = BOOTSTRAP_CONFIDENCE
+) -> ConfidenceInterval:
+    """The percentile interval of bootstrap ``estimates`` shifted by the bootstrap bias.
+
+    bias = mean(estimates) − estimate; interval = percentile interval − bias
+    (Efron & Tibshirani 1993, §10.6). Resampling rows with replacement duplicates
+    some of them, which moves plug-in mutual information and in-sample accuracies
+    systematically; without the shift the plain percentile interval of such a
+    score can miss the score itself.
+    """
+    finite = np.asarray(estimates, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    low, high = percentile_interval(finite, confidence)
+    if finite.size == 0 or not np.isfinite(estimate):
+        return ConfidenceInterval(low, high)
+    bias = float(finite.mean()) - float(estimate)
+    return ConfidenceInterval(low - bias, high - bias)

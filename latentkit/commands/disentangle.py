@@ -354,14 +354,22 @@ def run_sampler_metric(metric: str, sampler: Any, *, seed: int, num_train: int, 
 
 
 def bootstrap_intervals(
-    data: FactorData, metrics: Sequence[str], *, resamples: int, seed: int, dci_model: str
+    data: FactorData,
+    metrics: Sequence[str],
+    scores: dict[str, float | None],
+    *,
+    resamples: int,
+    seed: int,
+    dci_model: str,
 ) -> dict[str, list[float]]:
-    """Percentile intervals of each array-level score over ``resamples`` row resamples.
+    """Bias-corrected percentile intervals of each array-level score over ``resamples`` row resamples.
 
     Training and test rows are resampled separately (with replacement), so the
     split keeps its meaning; a resample where a score is not finite is dropped.
+    The interval is shifted by the bootstrap bias (see
+    :func:`~latentkit.analysis.bootstrap.bias_corrected_interval`).
     """
-    from latentkit.analysis.bootstrap import percentile_interval
+    from latentkit.analysis.bootstrap import bias_corrected_interval
 
     rng = np.random.default_rng(seed)
     tr, te = data.train, data.test
@@ -382,9 +390,9 @@ def bootstrap_intervals(
                 if value is not None and math.isfinite(value):
                     samples.setdefault(name, []).append(float(value))
     return {
-        name: list(percentile_interval(np.array(values), BOOTSTRAP_CONFIDENCE))
+        name: list(bias_corrected_interval(np.array(values), scores[name], BOOTSTRAP_CONFIDENCE))
         for name, values in samples.items()
-        if len(values) >= 2
+        if len(values) >= 2 and scores.get(name) is not None
     }
 
 
@@ -499,7 +507,9 @@ def disentangle(
     intervals = {}
     if bootstrap:
         array_metrics = [m for m in chosen if m in ARRAY_METRICS]
-        intervals = bootstrap_intervals(factor_data, array_metrics, resamples=bootstrap, seed=seed, dci_model=dci_model)
+        intervals = bootstrap_intervals(
+            factor_data, array_metrics, scores, resamples=bootstrap, seed=seed, dci_model=dci_model
+        )
 
     n_rows = len(factor_data.codes)
     figures = {}
@@ -522,7 +532,14 @@ def disentangle(
         },
         "seed": seed,
         "scores": scores,
-        "intervals": {"confidence": BOOTSTRAP_CONFIDENCE, "resamples": bootstrap, "values": intervals} if bootstrap else None,
+        "intervals": {
+            "method": "percentile, shifted by the bootstrap bias; training and test rows resampled separately",
+            "confidence": BOOTSTRAP_CONFIDENCE,
+            "resamples": bootstrap,
+            "values": intervals,
+        }
+        if bootstrap
+        else None,
         "estimation": estimation,
         "matrices": {name: matrix for name, matrix in matrices.items()},
         "notes": notes,

@@ -53,3 +53,13 @@ def test_percentile_interval_takes_the_central_quantiles_of_finite_estimates():
     assert percentile_interval(estimates, 0.9) == pytest.approx((5.0, 95.0))
     with pytest.raises(LatentkitError):
         percentile_interval(estimates, 1.0)
+
+
+def test_bias_corrected_interval_shifts_by_the_bootstrap_bias():
+    from latentkit.analysis.bootstrap import bias_corrected_interval, percentile_interval
+
+    estimates = np.linspace(0.8, 0.9, 101)  # mean 0.85, against an estimate of 0.95: bias -0.1
+    plain = percentile_interval(estimates, 0.9)
+    shifted = bias_corrected_interval(estimates, 0.95, 0.9)
+    assert shifted.low == pytest.approx(plain.low + 0.1) and shifted.high == pytest.approx(plain.high + 0.1)
+    assert shifted.low < 0.95 < shifted.high
