@@ -45,6 +45,7 @@ def worker(checkpoint: str, out: str, result: str) -> None:
     start = time.perf_counter()
     import latentkit.commands.interpolate as command
     import latentkit.decode as decode
+    import latentkit.encode as encode
     import latentkit.figures.grid as grid
     import latentkit.outputs as outputs
 
@@ -60,7 +61,7 @@ def worker(checkpoint: str, out: str, result: str) -> None:
     timings["import matplotlib"] = time.perf_counter() - start
 
     command.open_checkpoint = timed("model: load checkpoint", command.open_checkpoint)
-    decode.encode_rows = timed("model: encode endpoints", decode.encode_rows)
+    encode.encode_rows = timed("model: encode endpoints", encode.encode_rows)
     decode.decode_codes = timed("model: decode paths", decode.decode_codes)
     command.path_metrics = timed("numbers (norms, smoothness)", command.path_metrics)
     grid.plot_interpolation_grid = timed("drawing the figure", grid.plot_interpolation_grid)
@@ -114,7 +115,7 @@ def main() -> None:
 
     end_to_end = statistics.median(ends)
     startup = child_wall - timings["worker wall"]
-    print(f"`latentkit interpolate` conv-vae, 8 pairs × 10 steps × 2 modes (160 images of 64×64)")
+    print("`latentkit interpolate` conv-vae, 8 pairs × 10 steps × 2 modes (160 images of 64×64)")
     print(
         f"end to end (median of 3 new processes): {end_to_end:.2f} s   "
         f"(bare python start-up: {statistics.median(bare):.2f} s)"

@@ -1,8 +1,8 @@
 """Run a model's generator over latent codes in batches, and the codes figure commands start from.
 
 The counterpart of :mod:`latentkit.encode` for the figure commands: decode
-(VAE) or generate (GAN) any array of codes to images, draw prior samples
-reproducibly, and encode chosen data rows to their posterior means. Codes and
+(VAE) or generate (GAN) any array of codes to images and draw prior samples
+reproducibly. Codes and
 images cross this boundary as numpy (float32), so the layers above stay free of
 torch.
 """
@@ -72,25 +72,3 @@ def prior_codes(model: Any, n: int, *, seed: int) -> np.ndarray:
     generator = torch.Generator().manual_seed(seed)
     z = as_generator(model).sample_latent(n, generator)
     return z.detach().to("cpu", torch.float32).numpy()
-
-
-def encode_rows(
-    model: Any,
-    source: Any,
-    rows: np.ndarray,
-    *,
-    batch_size: int,
-    device: str = "cpu",
-    progress: Progress | None = None,
-) -> np.ndarray:
-    """Posterior means E[z|x] of ``source``'s rows ``rows`` (any order, repeats allowed): (len(rows), D)."""
-    from latentkit.data.source import Subset
-    from latentkit.encode import encode_posterior
-
-    rows = np.asarray(rows, dtype=np.int64)
-    unique, inverse = np.unique(rows, return_inverse=True)
-    result = encode_posterior(
-        model, Subset(source, unique), batch_size=batch_size, device=device, keep_means=True, progress=progress
-    )
-    assert result.means is not None
-    return result.means[inverse]

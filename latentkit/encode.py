@@ -113,6 +113,27 @@ def posterior_means(model: Any, images: np.ndarray, *, batch_size: int, device: 
     return out
 
 
+def encode_rows(
+    model: Any,
+    source: Any,
+    rows: np.ndarray,
+    *,
+    batch_size: int,
+    device: str = "cpu",
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Posterior means E[z|x] of ``source``'s rows ``rows`` (any order, repeats allowed): (len(rows), D)."""
+    from latentkit.data.source import Subset
+
+    rows = np.asarray(rows, dtype=np.int64)
+    unique, inverse = np.unique(rows, return_inverse=True)
+    result = encode_posterior(
+        model, Subset(source, unique), batch_size=batch_size, device=device, keep_means=True, progress=progress
+    )
+    assert result.means is not None
+    return result.means[inverse]
+
+
 def encode_posterior(
     model: Any,
     source: Any,

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from latentkit.analysis.moments import RunningMoments
 from latentkit.data import open_data
 from latentkit.encode import PosteriorStats, encode_posterior
 from latentkit.errors import LatentkitError
@@ -53,6 +52,3 @@ def test_data_the_model_cannot_take(handset_checkpoint):
     with pytest.raises(LatentkitError, match=r"cannot take data of shape \[1, 8, 8\]"):
         encode_posterior(model, open_data("digits"), batch_size=64)
 
-
-def test_running_moments_type_is_shared():
-    assert isinstance(PosteriorStats.empty(2).mean, RunningMoments)

@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from latentkit.defaults import DEVICE, OUT_ROOT
+from latentkit.defaults import DEVICE, FIGURE_FORMAT, OUT_ROOT
 from latentkit.errors import LatentkitError
 
 _VERSIONED = ("latentkit-cli", "torch", "numpy", "scikit-learn", "safetensors", "matplotlib", "umap-learn", "lightgbm")
@@ -75,6 +75,11 @@ def open_checkpoint(
     from latentkit.models.checkpoint import load
 
     return load(checkpoint, device, plugin=plugin, config=config, plugin_files=plugin_files)
+
+
+def format_option(figure_format: str) -> dict[str, Any]:
+    """The ``--format`` flag of a reproducing command line (left out at its default)."""
+    return {"--format": figure_format if figure_format != FIGURE_FORMAT else None}
 
 
 def model_options(

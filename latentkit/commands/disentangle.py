@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from latentkit.commands._common import (
+    format_option,
     checkpoint_document,
     choose_rows,
     default_out_dir,
@@ -210,8 +211,8 @@ def encode_factor_data(
 ) -> FactorData:
     """Encode ``n`` random observations of ``source`` (posterior means) with their factors."""
     from latentkit.analysis.validation import check_codes_and_factors
-    from latentkit.data import Subset
-    from latentkit.encode import encode_posterior, posterior_means
+    from latentkit.data.source import factors_at
+    from latentkit.encode import encode_rows, posterior_means
 
     if getattr(source, "factors", None) is None:
         raise LatentkitError(
@@ -221,12 +222,10 @@ def encode_factor_data(
     if n < 10:
         raise LatentkitError(f"--n {n} is too small to score", fix="pass --n of a few thousand")
     rows = choose_rows(len(source), n, default=n, seed=seed, name=source.name)
-    # The rows are drawn in random order so that the fixed split gives independent train and test draws.
-    order = np.random.default_rng(seed + 1).permutation(n)
-    subset = Subset(source, rows)
-    encoded = encode_posterior(checkpoint.model, subset, batch_size=batch_size, device=device, keep_means=True, progress=progress)
-    codes = encoded.means[order]
-    factors = subset.factors_of(np.arange(n))[order]
+    # The rows are put in random order so that the fixed split gives independent train and test draws.
+    rows = rows[np.random.default_rng(seed + 1).permutation(n)]
+    codes = encode_rows(checkpoint.model, source, rows, batch_size=batch_size, device=device, progress=progress)
+    factors = factors_at(source, rows)
     codes, factors = check_codes_and_factors(codes, _binned(factors, bin_factors))
     names = tuple(source.factor_names or _factor_names(None, factors.shape[1]))
 
@@ -559,6 +558,7 @@ def disentangle(
                 "--bin-factors": bin_factors,
                 "--num-train": num_train,
                 "--num-eval": num_eval,
+                **format_option(figure_format),
                 **model_options(device, plugin, config, plugin_files),
             },
         ),

@@ -42,6 +42,7 @@ import numpy as np
 
 from latentkit.analysis.active_units import active_mask
 from latentkit.commands._common import (
+    format_option,
     checkpoint_document,
     choose_rows,
     default_out_dir,
@@ -235,7 +236,7 @@ def embed(
                 "--min-dist": min_dist if min_dist != UMAP_MIN_DIST else None,
                 "--seed": seed,
                 "--batch-size": batch_size,
-                "--format": figure_format if figure_format != FIGURE_FORMAT else None,
+                **format_option(figure_format),
                 **model_options(device, plugin, config, plugin_files),
             },
         ),
@@ -287,7 +288,8 @@ def _features(
     progress: Callable[[int], None] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str] | None, str]:
     """What to project, the data row of each point, its colour value, colour names, and the space's name."""
-    from latentkit.decode import decode_codes, encode_rows, prior_codes
+    from latentkit.decode import decode_codes, prior_codes
+    from latentkit.encode import encode_rows
 
     if not joint:
         means = encode_rows(ckpt.model, source, rows, batch_size=batch_size, device=device, progress=progress)

@@ -40,6 +40,7 @@ import numpy as np
 from latentkit.analysis.interpolation import lerp, slerp
 from latentkit.analysis.path_metrics import path_norms, path_smoothness, prior_norm
 from latentkit.commands._common import (
+    format_option,
     checkpoint_document,
     default_out_dir,
     model_options,
@@ -172,7 +173,8 @@ def interpolate(
     modes = ("lerp", "slerp") if mode == "both" else (mode,)
     t = np.linspace(0.0, 1.0, steps)
 
-    from latentkit.decode import decode_codes, encode_rows, prior_codes
+    from latentkit.decode import decode_codes, prior_codes
+    from latentkit.encode import encode_rows
 
     source = None
     endpoints = None
@@ -232,7 +234,7 @@ def interpolate(
                 "--to": list(to_index) or None,
                 "--seed": seed,
                 "--batch-size": batch_size,
-                "--format": figure_format if figure_format != FIGURE_FORMAT else None,
+                **format_option(figure_format),
                 **model_options(device, plugin, config, plugin_files),
             },
         ),

@@ -17,6 +17,7 @@ import numpy as np
 from latentkit.analysis.active_units import active_mask
 from latentkit.analysis.kl import kl_share
 from latentkit.commands._common import (
+    format_option,
     checkpoint_document,
     default_out_dir,
     model_options,
@@ -120,7 +121,7 @@ def kl_report(
     plugin_files: Sequence[str | Path] = (),
     figure_format: str = FIGURE_FORMAT,
     write: bool = True,
-    progress: Callable[[int, int], Callable[[int], None]] | None = None,
+    progress: Callable[[int], Callable[[int], None]] | None = None,
 ) -> KLReport:
     """Per-dimension KL, total KL and active units of a VAE checkpoint over ``data``.
 
@@ -177,6 +178,7 @@ def kl_report(
                 "--seed": seed,
                 "--batch-size": batch_size,
                 "--active-threshold": active_threshold,
+                **format_option(figure_format),
                 **model_options(device, plugin, config, plugin_files),
             },
         ),

@@ -43,6 +43,7 @@ import numpy as np
 from latentkit.analysis.active_units import active_mask
 from latentkit.analysis.path_metrics import finite_difference_sensitivity
 from latentkit.commands._common import (
+    format_option,
     checkpoint_document,
     choose_rows,
     default_out_dir,
@@ -203,7 +204,8 @@ def traverse(
     base = base if base is not None else ("data" if is_vae else "zero")
     latent_dim = ckpt.latent_dim
 
-    from latentkit.decode import decode_codes, encode_rows, prior_codes
+    from latentkit.decode import decode_codes, prior_codes
+    from latentkit.encode import encode_rows
 
     source = rows = means = kl = active = None
     base_index: int | None = None
@@ -340,7 +342,7 @@ def traverse(
                 "--gif": gif,
                 "--seed": seed,
                 "--batch-size": batch_size,
-                "--format": figure_format if figure_format != FIGURE_FORMAT else None,
+                **format_option(figure_format),
                 **model_options(device, plugin, config, plugin_files),
             },
         ),

@@ -54,3 +54,9 @@ def test_diagnosis_names_collapse_and_narrow_posteriors():
     narrow = diagnose(np.array([5.0, 5.0]), np.array([True, True]), np.array([1e-5, 1e-5]))
     assert any("nearly deterministic" in note for note in narrow)
     assert diagnose(np.array([1.0, 1.0]), np.array([True, True]), np.array([0.1, 0.1])) == []
+
+
+def test_provenance_reproduces_the_figure_format(handset_checkpoint, tmp_path):
+    report = kl_report(handset_checkpoint, out=tmp_path, plugin_files=[HANDSET_PLUGIN], figure_format="svg")
+    assert "--format svg" in report.document["provenance"]["command"]
+    assert (tmp_path / "kl-report.svg").read_text().startswith("<?xml")
