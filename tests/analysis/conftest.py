@@ -1,8 +1,8 @@
-"""Shared reference cases for the disentanglement scores (../shared/reference/disentanglement).
+"""Reference cases for the disentanglement scores (tests/assets/reference/disentanglement).
 
 Each case is an (N, D) float32 code array and an (N, K) int factor array with the values
-disentanglement_lib computed on them (expected.json). Cases listed there whose file is
-missing are left out; without the directory every reference test is skipped.
+disentanglement_lib computed on them (expected.json); SOURCE.md there says where they come
+from. Every case listed in expected.json is a test: a missing file fails it, never skips it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from latentkit.analysis.validation import split_train_test
 
-REFERENCE_DIR = Path(__file__).parents[2].parent / "shared/reference/disentanglement"
+REFERENCE_DIR = Path(__file__).parents[1] / "assets/reference/disentanglement"
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,10 +49,8 @@ def _expected() -> dict:
 
 
 def shared_case_names() -> list[str]:
-    """Cases in expected.json whose array file is present (empty without the directory)."""
-    if not (REFERENCE_DIR / "expected.json").is_file():
-        return []
-    return [name for name, case in _expected()["cases"].items() if (REFERENCE_DIR / case["file"]).is_file()]
+    """Every case expected.json lists (its array file must exist: a missing one fails the test)."""
+    return list(_expected()["cases"])
 
 
 @cache
@@ -64,9 +62,7 @@ def load_case(name: str) -> ReferenceCase:
 
 
 def sampler_reference(case_name: str, key: str) -> tuple[float, float] | None:
-    """(mean, sd) over seeds of a BetaVAE/FactorVAE value in expected.json, or None."""
-    if not (REFERENCE_DIR / "expected.json").is_file():
-        return None
+    """(mean, sd) over seeds of a BetaVAE/FactorVAE value in expected.json, or None if not recorded."""
     entry = _expected()["sampler_level"]["disentanglement_lib"].get(case_name, {}).get(key)
     return None if entry is None else (entry["mean"], entry["sd"])
 
@@ -79,7 +75,7 @@ def split(codes: np.ndarray, factors: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 @pytest.fixture(params=shared_case_names())
 def reference_case(request: pytest.FixtureRequest) -> ReferenceCase:
-    """Every shared case present, one at a time."""
+    """Every reference case, one at a time."""
     return load_case(request.param)
 
 
@@ -147,7 +143,6 @@ class GeneratorSampler:
 def assert_within_sampler_reference(value: float, case_name: str, key: str) -> None:
     """``value`` lies within 3 sd (at least 0.01) of the reference's mean over seeds, if recorded."""
     reference = sampler_reference(case_name, key)
-    if reference is None:
-        pytest.skip(f"no sampler-level reference for {case_name} {key}")
+    assert reference is not None, f"expected.json has no sampler-level value {key} for {case_name}"
     mean, sd = reference
     assert value == pytest.approx(mean, abs=max(3 * sd, 0.01)), (case_name, key, mean, sd)

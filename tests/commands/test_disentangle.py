@@ -9,7 +9,7 @@ import pytest
 from latentkit.commands.disentangle import LookupSampler, disentangle
 from latentkit.errors import LatentkitError
 
-REFERENCE = Path(__file__).parents[2].parent / "shared" / "reference" / "disentanglement"
+REFERENCE = Path(__file__).parents[1] / "assets" / "reference" / "disentanglement"
 
 
 def _codes_file(tmp_path, codes, factors, **extra):
@@ -23,7 +23,6 @@ def _factorial(sizes):
     return np.stack([g.ravel() for g in grids], axis=1)
 
 
-@pytest.mark.skipif(not REFERENCE.is_dir(), reason="shared reference data not present")
 def test_scores_through_the_command_equal_the_reference(tmp_path):
     expected = json.loads((REFERENCE / "expected.json").read_text())["cases"]["a_disentangled"]["disentanglement_lib"]["values"]
     report = disentangle(
