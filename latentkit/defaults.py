@@ -20,6 +20,9 @@ FIGURE_FORMAT = "png"
 FIGURE_DPI = 120
 JSON_SCHEMA_VERSION = 1
 CHECKPOINT_FORMAT = "1"
+# Encoded codes are cached here (see latentkit/codes_cache.py); else $XDG_CACHE_HOME/latentkit.
+CACHE_DIR_ENV = "LATENTKIT_CACHE_DIR"
+CODES_CACHE_MAX_BYTES = 512 * 2**20  # an encoding pass larger than this is not cached
 PLUGIN_API_VERSION = 1
 
 # --- kl-report -----------------------------------------------------------------

@@ -15,6 +15,14 @@ WEIGHT = [[1.0, 0.0, 0.5, 0.0], [0.0, 2.0, 0.0, 0.0], [0.0, 0.0, 0.5, 0.0], [0.0
 LOGVAR = [-1.0, -2.0, 0.0, 1.5]
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test caches encoded codes in a temporary folder, never in the user's ~/.cache."""
+    root = tmp_path_factory.mktemp("latentkit-cache")
+    monkeypatch.setenv("LATENTKIT_CACHE_DIR", str(root))
+    return root
+
+
 @pytest.fixture
 def handset_images() -> np.ndarray:
     rng = np.random.default_rng(0)

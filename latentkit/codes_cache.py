@@ -1,0 +1,177 @@
+"""A disk cache of encoded codes, so a second report on the same inputs skips the encoder.
+
+An entry holds what one encoding pass produced (the data rows encoded, their
+posterior means, and the float64 running moments of μ, σ² and the KL terms)
+together with the key it was computed for and a SHA-256 checksum of its arrays.
+The key names everything the codes depend on: the checkpoint's content hash,
+the model overrides (plugin, config, plugin files' content), the data's
+identity, the rows (and the seed that chose them), the batch size and device,
+and the versions of latentkit and torch.
+
+There is one entry per (checkpoint path, data) pair. A lookup whose stored key
+differs, or whose file is unreadable or fails its checksum, is a miss with a
+note saying why; the fresh codes then replace the entry. Entries are written
+atomically, so an interrupted run never leaves a half-written one.
+
+Location: ``$LATENTKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/latentkit``, else
+``~/.cache/latentkit``; entries live in its ``codes/`` folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latentkit.analysis.moments import RunningMoments
+from latentkit.defaults import CACHE_DIR_ENV, CODES_CACHE_MAX_BYTES
+from latentkit.encode import PosteriorStats
+
+CACHE_FORMAT = 1
+_MOMENTS = ("mean", "variance", "kl")
+
+
+def cache_root() -> Path:
+    """``$LATENTKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/latentkit``, else ``~/.cache/latentkit``."""
+    configured = os.environ.get(CACHE_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "latentkit"
+
+
+@dataclass
+class EncodedCodes:
+    """One encoding pass: rows of the source, their posterior means, and the posterior statistics."""
+
+    rows: np.ndarray  # (n,) int64 rows of the data source, in encoding order
+    means: np.ndarray  # (n, D) float32 posterior means
+    stats: PosteriorStats
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {"rows": np.asarray(self.rows, dtype=np.int64), "means": np.asarray(self.means, dtype=np.float32)}
+        for name in _MOMENTS:
+            moments: RunningMoments = getattr(self.stats, name)
+            out[f"{name}_count"] = np.array(moments.count, dtype=np.int64)
+            out[f"{name}_mean"] = np.asarray(moments.mean, dtype=np.float64)
+            out[f"{name}_m2"] = np.asarray(moments.m2, dtype=np.float64)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> EncodedCodes:
+        means = arrays["means"]
+        dim = int(means.shape[1])
+        moments = {
+            name: RunningMoments(
+                dim,
+                count=int(arrays[f"{name}_count"]),
+                mean=arrays[f"{name}_mean"].astype(np.float64),
+                m2=arrays[f"{name}_m2"].astype(np.float64),
+            )
+            for name in _MOMENTS
+        }
+        return cls(rows=arrays["rows"].astype(np.int64), means=means.astype(np.float32), stats=PosteriorStats(**moments))
+
+
+@dataclass
+class CacheOutcome:
+    """What the cache did: ``hit`` when the codes came from ``path``; ``note`` says why not, or that it did."""
+
+    hit: bool
+    path: Path | None
+    note: str
+
+
+def checksum(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over every array's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        value = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{value.dtype.str}|{value.shape}|".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def entry_path(root: Path, slot: dict[str, Any]) -> Path:
+    """The entry file of one (checkpoint path, data) pair."""
+    name = hashlib.sha256(json.dumps(slot, sort_keys=True).encode()).hexdigest()[:32]
+    return root / "codes" / f"{name}.npz"
+
+
+def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The stored key and arrays of an entry; ValueError when it is damaged."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except Exception as exc:  # zip, npy or OS errors: all mean a damaged entry
+        raise ValueError(f"unreadable ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from exc
+    try:
+        meta = json.loads(str(arrays.pop("meta")))
+        key, stored_sum = meta["key"], meta["checksum"]
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ValueError("its metadata is missing or unreadable") from exc
+    if checksum(arrays) != stored_sum:
+        raise ValueError("its checksum does not match its contents")
+    try:
+        EncodedCodes.from_arrays(arrays)
+    except (KeyError, ValueError, IndexError, TypeError) as exc:
+        raise ValueError(f"its arrays are incomplete ({exc})") from exc
+    return key, arrays
+
+
+def _changed(stored: dict[str, Any], wanted: dict[str, Any]) -> str:
+    fields = [name for name in sorted(set(stored) | set(wanted)) if stored.get(name) != wanted.get(name)]
+    return ", ".join(field.replace("_", " ") for field in fields) or "key"
+
+
+def cached_encode(
+    key: dict[str, Any],
+    slot: dict[str, Any],
+    compute: Callable[[], EncodedCodes],
+    *,
+    enabled: bool = True,
+    root: Path | None = None,
+) -> tuple[EncodedCodes, CacheOutcome]:
+    """The codes for ``key``: from the entry of ``slot`` when it holds them intact, else ``compute()`` (stored).
+
+    A cache that cannot be written (read-only folder, full disk) never fails the
+    run; the outcome's note says the codes were not kept.
+    """
+    if not enabled:
+        return compute(), CacheOutcome(False, None, "cache disabled (--no-cache): encoded afresh")
+    path = entry_path(root or cache_root(), slot)
+    reason = "no cached codes for these inputs"
+    if path.is_file():
+        try:
+            stored_key, arrays = _read(path)
+        except ValueError as exc:
+            reason = f"the cached codes at {path} were damaged ({exc}), so they were recomputed"
+        else:
+            if stored_key == key:
+                return EncodedCodes.from_arrays(arrays), CacheOutcome(True, path, f"reused cached codes from {path}")
+            reason = f"the cached codes were for a different {_changed(stored_key, key)}, so they were recomputed"
+    codes = compute()
+    return codes, CacheOutcome(False, path, _store(path, key, codes, reason))
+
+
+def _store(path: Path, key: dict[str, Any], codes: EncodedCodes, reason: str) -> str:
+    from latentkit.outputs import atomic_write_npz
+
+    arrays = codes.arrays()
+    size = sum(value.nbytes for value in arrays.values())
+    if size > CODES_CACHE_MAX_BYTES:
+        return f"{reason}; not cached ({size / 2**20:.0f} MiB is over the {CODES_CACHE_MAX_BYTES / 2**20:.0f} MiB limit)"
+    meta = json.dumps({"key": key, "checksum": checksum(arrays), "format": CACHE_FORMAT}, sort_keys=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_npz(path, {**arrays, "meta": np.array(meta)})
+    except OSError as exc:
+        return f"{reason}; could not cache them at {path} ({exc.strerror or exc})"
+    return f"{reason}; cached at {path}"
