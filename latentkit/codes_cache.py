@@ -31,7 +31,7 @@ import numpy as np
 
 from latentkit.analysis.moments import RunningMoments
 from latentkit.defaults import CACHE_DIR_ENV, CODES_CACHE_MAX_BYTES
-from latentkit.encode import PosteriorStats
+from latentkit.encode import EncodedRows, PosteriorStats
 
 CACHE_FORMAT = 1
 _MOMENTS = ("mean", "variance", "kl")
@@ -47,37 +47,33 @@ def cache_root() -> Path:
     return base / "latentkit"
 
 
-@dataclass
-class EncodedCodes:
-    """One encoding pass: rows of the source, their posterior means, and the posterior statistics."""
+def entry_arrays(codes: EncodedRows) -> dict[str, np.ndarray]:
+    """The arrays an entry stores: rows, means, and count/mean/M2 of each running moment."""
+    out = {"rows": np.asarray(codes.rows, dtype=np.int64), "means": np.asarray(codes.means, dtype=np.float32)}
+    for name in _MOMENTS:
+        moments: RunningMoments = getattr(codes.stats, name)
+        out[f"{name}_count"] = np.array(moments.count, dtype=np.int64)
+        out[f"{name}_mean"] = np.asarray(moments.mean, dtype=np.float64)
+        out[f"{name}_m2"] = np.asarray(moments.m2, dtype=np.float64)
+    return out
 
-    rows: np.ndarray  # (n,) int64 rows of the data source, in encoding order
-    means: np.ndarray  # (n, D) float32 posterior means
-    stats: PosteriorStats
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        out = {"rows": np.asarray(self.rows, dtype=np.int64), "means": np.asarray(self.means, dtype=np.float32)}
-        for name in _MOMENTS:
-            moments: RunningMoments = getattr(self.stats, name)
-            out[f"{name}_count"] = np.array(moments.count, dtype=np.int64)
-            out[f"{name}_mean"] = np.asarray(moments.mean, dtype=np.float64)
-            out[f"{name}_m2"] = np.asarray(moments.m2, dtype=np.float64)
-        return out
-
-    @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> EncodedCodes:
-        means = arrays["means"]
-        dim = int(means.shape[1])
-        moments = {
-            name: RunningMoments(
-                dim,
-                count=int(arrays[f"{name}_count"]),
-                mean=arrays[f"{name}_mean"].astype(np.float64),
-                m2=arrays[f"{name}_m2"].astype(np.float64),
-            )
-            for name in _MOMENTS
-        }
-        return cls(rows=arrays["rows"].astype(np.int64), means=means.astype(np.float32), stats=PosteriorStats(**moments))
+def from_entry_arrays(arrays: dict[str, np.ndarray]) -> EncodedRows:
+    means = arrays["means"]
+    dim = int(means.shape[1])
+    moments = {
+        name: RunningMoments(
+            dim,
+            count=int(arrays[f"{name}_count"]),
+            mean=arrays[f"{name}_mean"].astype(np.float64),
+            m2=arrays[f"{name}_m2"].astype(np.float64),
+        )
+        for name in _MOMENTS
+    }
+    rows = arrays["rows"].astype(np.int64)
+    if rows.shape != (len(means),) or any(m.mean.shape != (dim,) or m.m2.shape != (dim,) for m in moments.values()):
+        raise ValueError("array shapes disagree")
+    return EncodedRows(rows=rows, means=means.astype(np.float32), stats=PosteriorStats(**moments))
 
 
 @dataclass
@@ -120,7 +116,7 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     if checksum(arrays) != stored_sum:
         raise ValueError("its checksum does not match its contents")
     try:
-        EncodedCodes.from_arrays(arrays)
+        from_entry_arrays(arrays)
     except (KeyError, ValueError, IndexError, TypeError) as exc:
         raise ValueError(f"its arrays are incomplete ({exc})") from exc
     return key, arrays
@@ -134,11 +130,11 @@ def _changed(stored: dict[str, Any], wanted: dict[str, Any]) -> str:
 def cached_encode(
     key: dict[str, Any],
     slot: dict[str, Any],
-    compute: Callable[[], EncodedCodes],
+    compute: Callable[[], EncodedRows],
     *,
     enabled: bool = True,
     root: Path | None = None,
-) -> tuple[EncodedCodes, CacheOutcome]:
+) -> tuple[EncodedRows, CacheOutcome]:
     """The codes for ``key``: from the entry of ``slot`` when it holds them intact, else ``compute()`` (stored).
 
     A cache that cannot be written (read-only folder, full disk) never fails the
@@ -155,16 +151,16 @@ def cached_encode(
             reason = f"the cached codes at {path} were damaged ({exc}), so they were recomputed"
         else:
             if stored_key == key:
-                return EncodedCodes.from_arrays(arrays), CacheOutcome(True, path, f"reused cached codes from {path}")
+                return from_entry_arrays(arrays), CacheOutcome(True, path, f"reused cached codes from {path}")
             reason = f"the cached codes were for a different {_changed(stored_key, key)}, so they were recomputed"
     codes = compute()
     return codes, CacheOutcome(False, path, _store(path, key, codes, reason))
 
 
-def _store(path: Path, key: dict[str, Any], codes: EncodedCodes, reason: str) -> str:
+def _store(path: Path, key: dict[str, Any], codes: EncodedRows, reason: str) -> str:
     from latentkit.outputs import atomic_write_npz
 
-    arrays = codes.arrays()
+    arrays = entry_arrays(codes)
     size = sum(value.nbytes for value in arrays.values())
     if size > CODES_CACHE_MAX_BYTES:
         return f"{reason}; not cached ({size / 2**20:.0f} MiB is over the {CODES_CACHE_MAX_BYTES / 2**20:.0f} MiB limit)"

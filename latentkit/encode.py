@@ -168,3 +168,73 @@ def encode_posterior(
         means=np.concatenate(means) if keep_means else None,
         index=np.concatenate(indices) if keep_means else None,
     )
+
+
+@dataclass
+class EncodedRows:
+    """One encoding pass over chosen rows of a source: the rows, their posterior means, the statistics."""
+
+    rows: np.ndarray  # (n,) int64 rows of the source, sorted
+    means: np.ndarray  # (n, D) float32 posterior means, in the order of ``rows``
+    stats: PosteriorStats
+
+
+def encode_subset(
+    model: Any,
+    source: Any,
+    rows: np.ndarray,
+    *,
+    batch_size: int,
+    device: str = "cpu",
+    progress: Progress | None = None,
+) -> EncodedRows:
+    """Encode ``source``'s sorted ``rows`` once, keeping the means and the streaming statistics."""
+    from latentkit.data.source import Subset
+
+    rows = np.asarray(rows, dtype=np.int64)
+    subset = source if len(rows) == len(source) and np.array_equal(rows, np.arange(len(source))) else Subset(source, rows)
+    result = encode_posterior(model, subset, batch_size=batch_size, device=device, keep_means=True, progress=progress)
+    assert result.means is not None
+    return EncodedRows(rows=rows, means=result.means, stats=result.stats)
+
+
+class CodeBank:
+    """Encode once, analyse many: serves posterior means of rows already encoded.
+
+    Commands given a bank ask it before running the encoder. :meth:`posterior`
+    answers for exactly the bank's rows (means and statistics); :meth:`means_of`
+    for any rows, encoding the few the bank lacks (counted in ``extra_rows``).
+    """
+
+    def __init__(self, model: Any, source: Any, encoded: EncodedRows, *, batch_size: int, device: str) -> None:
+        self.model = model
+        self.source = source
+        self.encoded = encoded
+        self.batch_size = batch_size
+        self.device = device
+        self.extra_rows = 0
+
+    def posterior(self, rows: np.ndarray) -> EncodeResult | None:
+        """Means and statistics of ``rows`` when they are the bank's rows, else None."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not np.array_equal(rows, self.encoded.rows):
+            return None
+        return EncodeResult(stats=self.encoded.stats, means=self.encoded.means, index=np.arange(len(rows)))
+
+    def means_of(self, rows: np.ndarray, progress: Progress | None = None) -> np.ndarray:
+        """Posterior means of ``rows`` (any order, repeats allowed): (len(rows), D) float32."""
+        rows = np.asarray(rows, dtype=np.int64)
+        known = self.encoded.rows
+        position = np.clip(np.searchsorted(known, rows), 0, max(len(known) - 1, 0))
+        found = known[position] == rows if len(known) else np.zeros(len(rows), bool)
+        out = np.empty((len(rows), self.encoded.means.shape[1]), dtype=np.float32)
+        out[found] = self.encoded.means[position[found]]
+        if progress is not None and found.any():
+            progress(int(found.sum()))
+        if not found.all():
+            missing = rows[~found]
+            self.extra_rows += int(np.unique(missing).size)
+            out[~found] = encode_rows(
+                self.model, self.source, missing, batch_size=self.batch_size, device=self.device, progress=progress
+            )
+        return out

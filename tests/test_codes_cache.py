@@ -7,17 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from latentkit.codes_cache import EncodedCodes, cache_root, cached_encode, entry_path
-from latentkit.encode import PosteriorStats
+from latentkit.codes_cache import cache_root, cached_encode, entry_path
+from latentkit.encode import EncodedRows, PosteriorStats
 
 
-def _codes(seed: int = 0) -> EncodedCodes:
+def _codes(seed: int = 0) -> EncodedRows:
     rng = np.random.default_rng(seed)
     mu, logvar = rng.normal(size=(20, 3)), rng.normal(size=(20, 3))
     stats = PosteriorStats.empty(3)
     stats.update(mu[:7], logvar[:7])
     stats.update(mu[7:], logvar[7:])
-    return EncodedCodes(rows=np.arange(20, dtype=np.int64)[::-1].copy(), means=mu.astype(np.float32), stats=stats)
+    return EncodedRows(rows=np.arange(20, dtype=np.int64)[::-1].copy(), means=mu.astype(np.float32), stats=stats)
 
 
 class Counter:
@@ -25,7 +25,7 @@ class Counter:
         self.calls = 0
         self.seed = seed
 
-    def __call__(self) -> EncodedCodes:
+    def __call__(self) -> EncodedRows:
         self.calls += 1
         return _codes(self.seed)
 

@@ -52,3 +52,25 @@ def test_data_the_model_cannot_take(handset_checkpoint):
     with pytest.raises(LatentkitError, match=r"cannot take data of shape \[1, 8, 8\]"):
         encode_posterior(model, open_data("digits"), batch_size=64)
 
+
+
+def test_code_bank_serves_encoded_rows_and_encodes_only_the_missing_ones(handset_checkpoint, handset_data, handset_images):
+    from latentkit.encode import CodeBank, encode_subset
+
+    model = load(handset_checkpoint, plugin_files=[HANDSET_PLUGIN]).model
+    source = open_data(str(handset_data))
+    rows = np.array([3, 10, 11, 40, 200], dtype=np.int64)
+    seen = []
+    bank = CodeBank(model, source, encode_subset(model, source, rows, batch_size=2), batch_size=4, device="cpu")
+    mean, _ = handset_posterior(handset_images)
+
+    exact = bank.posterior(rows)
+    np.testing.assert_allclose(exact.means, mean[rows], rtol=1e-6, atol=1e-6)
+    assert exact.stats.count == 5
+    np.testing.assert_allclose(exact.stats.mean.variance(), mean[rows].var(axis=0), rtol=1e-6, atol=1e-9)
+    assert bank.posterior(rows[:4]) is None  # other rows: the caller encodes them itself
+
+    asked = np.array([200, 5, 3, 5, 256])  # any order, a repeat, two rows the bank lacks
+    got = bank.means_of(asked, progress=seen.append)
+    np.testing.assert_allclose(got, mean[asked], rtol=1e-6, atol=1e-6)
+    assert bank.extra_rows == 2 and sum(seen) == 2 + 2  # 2 served + the 2 distinct rows encoded
