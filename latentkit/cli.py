@@ -625,6 +625,9 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:  # pragma: no cover - depends on the installed typer
         from click import ClickException
 
+    from latentkit.allocator import retain_freed_memory
+
+    retain_freed_memory()  # before torch allocates anything
     try:
         status = app(args=argv, prog_name="latentkit", standalone_mode=False)
     except LatentkitError as exc:

@@ -11,9 +11,9 @@ from __future__ import annotations
 SEED = 0
 DEVICE = "cpu"
 # Measured on 2 CPU cores (benchmarks/bench_kl_report.py): the conv-vae encoder runs at
-# ~20k images/s at batch 32-64 under torch.inference_mode and drops to 5-7k from 128 on,
-# because glibc serves the larger activation buffers with fresh mmap'd pages that fault
-# on every call.
+# ~20k images/s at batch 32-64 under torch.inference_mode. Larger batches used to drop to
+# 5-7k because glibc mapped fresh pages for each batch's buffers; latentkit.allocator now
+# keeps freed memory, so batch size changes little above 64.
 BATCH_SIZE = 64
 OUT_ROOT = "latentkit-out"  # outputs go to OUT_ROOT/<checkpoint stem>/ unless --out
 FIGURE_FORMAT = "png"

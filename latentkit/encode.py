@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from latentkit.analysis.kl import gaussian_kl
+from latentkit.allocator import retain_freed_memory
 from latentkit.analysis.moments import RunningMoments
 from latentkit.errors import LatentkitError
 
@@ -105,6 +106,7 @@ def posterior_means(model: Any, images: np.ndarray, *, batch_size: int, device: 
     """Posterior means μ(x) of an in-memory batch of images, encoded ``batch_size`` at a time."""
     import torch
 
+    retain_freed_memory()
     out = np.empty((len(images), int(model.latent_dim)), dtype=np.float32)
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
@@ -150,6 +152,7 @@ def encode_posterior(
         raise LatentkitError("the data set is empty", fix="pass --data with at least one item")
     if batch_size < 1:
         raise LatentkitError(f"batch size {batch_size} is not positive", fix="pass --batch-size 1 or more")
+    retain_freed_memory()
     latent_dim = int(model.latent_dim)
     stats = PosteriorStats.empty(latent_dim)
     means: list[np.ndarray] = []
