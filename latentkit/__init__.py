@@ -17,7 +17,7 @@ __all__ = ["LatentkitError", "Plugin", "save", "load", "kl_report", "info", "tra
 
 _LAZY = {
     "save": "latentkit.models.checkpoint",
-    "load": "latentkit.models.checkpoint",
+    "load": "latentkit.models.formats",
     "kl_report": "latentkit.commands.kl_report",
     "info": "latentkit.commands.info",
     "train": "latentkit.commands.train",

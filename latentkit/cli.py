@@ -63,6 +63,12 @@ ConfigOpt = Annotated[
 PluginFileOpt = Annotated[
     Optional[list[Path]], typer.Option("--plugin-file", help="Python file defining PLUGINS (runs its code).")
 ]
+StripPrefixOpt = Annotated[
+    Optional[str], typer.Option("--strip-prefix", help="Remove this prefix from state-dict keys (e.g. model.).")
+]
+TrustPicklesOpt = Annotated[
+    bool, typer.Option("--trust-pickles", help="Allow pickled networks (e.g. pythae encoder.pkl): runs code from the file.")
+]
 FormatOpt = Annotated[str, typer.Option("--format", help="Figure format: png, svg or pdf.")]
 
 
@@ -184,6 +190,8 @@ def kl_report(
     plugin: PluginOpt = None,
     config: ConfigOpt = None,
     plugin_file: PluginFileOpt = None,
+    strip_prefix: StripPrefixOpt = None,
+    trust_pickles: TrustPicklesOpt = False,
     figure_format: FormatOpt = defaults.FIGURE_FORMAT,
 ) -> None:
     """Per-dimension KL, total KL and active units of a VAE: which dimensions carry information."""
@@ -202,6 +210,8 @@ def kl_report(
             plugin=plugin,
             config=_config(config),
             plugin_files=plugin_file or (),
+            strip_prefix=strip_prefix,
+            trust_pickles=trust_pickles,
             figure_format=figure_format,
             progress=progress,
         )
@@ -264,6 +274,8 @@ def interpolate(
     plugin: PluginOpt = None,
     config: ConfigOpt = None,
     plugin_file: PluginFileOpt = None,
+    strip_prefix: StripPrefixOpt = None,
+    trust_pickles: TrustPicklesOpt = False,
     figure_format: FormatOpt = defaults.FIGURE_FORMAT,
 ) -> None:
     """Decoded paths between pairs of latent codes, lerp against slerp (VAE: data points; GAN: prior samples)."""
@@ -285,6 +297,8 @@ def interpolate(
             plugin=plugin,
             config=_config(config),
             plugin_files=plugin_file or (),
+            strip_prefix=strip_prefix,
+            trust_pickles=trust_pickles,
             figure_format=figure_format,
             progress=progress,
         )
@@ -351,6 +365,8 @@ def traverse(
     plugin: PluginOpt = None,
     config: ConfigOpt = None,
     plugin_file: PluginFileOpt = None,
+    strip_prefix: StripPrefixOpt = None,
+    trust_pickles: TrustPicklesOpt = False,
     figure_format: FormatOpt = defaults.FIGURE_FORMAT,
 ) -> None:
     """Vary one latent dimension at a time around a base code: one row per dimension, with decoder sensitivity."""
@@ -373,6 +389,8 @@ def traverse(
             plugin=plugin,
             config=_config(config),
             plugin_files=plugin_file or (),
+            strip_prefix=strip_prefix,
+            trust_pickles=trust_pickles,
             figure_format=figure_format,
             progress=progress,
         )
@@ -434,6 +452,8 @@ def umap_command(
     plugin: PluginOpt = None,
     config: ConfigOpt = None,
     plugin_file: PluginFileOpt = None,
+    strip_prefix: StripPrefixOpt = None,
+    trust_pickles: TrustPicklesOpt = False,
     figure_format: FormatOpt = defaults.FIGURE_FORMAT,
 ) -> None:
     """2-D projection of the posterior means (VAE) or of data and samples together (GAN), with its trustworthiness."""
@@ -456,6 +476,8 @@ def umap_command(
             plugin=plugin,
             config=_config(config),
             plugin_files=plugin_file or (),
+            strip_prefix=strip_prefix,
+            trust_pickles=trust_pickles,
             figure_format=figure_format,
             progress=progress,
         )
@@ -573,6 +595,8 @@ def disentangle(
     plugin: PluginOpt = None,
     config: ConfigOpt = None,
     plugin_file: PluginFileOpt = None,
+    strip_prefix: StripPrefixOpt = None,
+    trust_pickles: TrustPicklesOpt = False,
     figure_format: FormatOpt = defaults.FIGURE_FORMAT,
 ) -> None:
     """Disentanglement scores (MIG, DCI, SAP, modularity, IRS, unsupervised, β-VAE, FactorVAE)."""
@@ -597,6 +621,8 @@ def disentangle(
             plugin=plugin,
             config=_config(config),
             plugin_files=plugin_file or (),
+            strip_prefix=strip_prefix,
+            trust_pickles=trust_pickles,
             figure_format=figure_format,
             progress=progress,
         )

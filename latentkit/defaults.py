@@ -23,7 +23,8 @@ CHECKPOINT_FORMAT = "1"
 # Encoded codes are cached here (see latentkit/codes_cache.py); else $XDG_CACHE_HOME/latentkit.
 CACHE_DIR_ENV = "LATENTKIT_CACHE_DIR"
 CODES_CACHE_MAX_BYTES = 512 * 2**20  # an encoding pass larger than this is not cached
-PLUGIN_API_VERSION = 1
+PLUGIN_API_VERSION = 2  # 2 added detect/load/describe; 1 (build only) is still read
+SUPPORTED_PLUGIN_API_VERSIONS = (1, 2)
 
 # --- kl-report -----------------------------------------------------------------
 # Burda et al. 2015: a unit is active when Cov_x(E_q[z_i|x]) exceeds 0.01.

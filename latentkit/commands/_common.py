@@ -70,11 +70,22 @@ def open_checkpoint(
     plugin: str | None = None,
     config: dict[str, Any] | None = None,
     plugin_files: Sequence[str | Path] = (),
+    strip_prefix: str | None = None,
+    trust_pickles: bool = False,
 ) -> Any:
-    """Load a checkpoint, with the ``--plugin``/``--config``/``--plugin-file`` overrides."""
-    from latentkit.models.checkpoint import load
+    """Open a model in any known format, with the ``--plugin``/``--config``/``--plugin-file``/
+    ``--strip-prefix``/``--trust-pickles`` overrides."""
+    from latentkit.models.formats import open_model
 
-    return load(checkpoint, device, plugin=plugin, config=config, plugin_files=plugin_files)
+    return open_model(
+        checkpoint,
+        device,
+        plugin=plugin,
+        config=config,
+        plugin_files=plugin_files,
+        strip_prefix=strip_prefix,
+        trust_pickles=trust_pickles,
+    )
 
 
 def format_option(figure_format: str) -> dict[str, Any]:
@@ -83,13 +94,20 @@ def format_option(figure_format: str) -> dict[str, Any]:
 
 
 def model_options(
-    device: str, plugin: str | None, config: dict[str, Any] | None, plugin_files: Sequence[str | Path]
+    device: str,
+    plugin: str | None,
+    config: dict[str, Any] | None,
+    plugin_files: Sequence[str | Path],
+    strip_prefix: str | None = None,
+    trust_pickles: bool = False,
 ) -> dict[str, Any]:
     """The checkpoint-opening flags of a reproducing command line (``--config`` inline JSON)."""
     return {
         "--plugin": plugin,
         "--config": json.dumps(config, sort_keys=True) if config is not None else None,
         "--plugin-file": [str(p) for p in plugin_files] or None,
+        "--strip-prefix": strip_prefix,
+        "--trust-pickles": trust_pickles,
         "--device": device if device != DEVICE else None,
     }
 
@@ -123,6 +141,8 @@ def checkpoint_document(checkpoint: Any, path: str | Path) -> dict[str, Any]:
         "plugin": checkpoint.plugin,
         "kind": checkpoint.kind,
         "latent_dim": checkpoint.latent_dim,
+        "format": checkpoint.format,
+        "notes": list(checkpoint.notes),
     }
 
 

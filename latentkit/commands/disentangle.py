@@ -429,6 +429,8 @@ def disentangle(
     plugin: str | None = None,
     config: dict[str, Any] | None = None,
     plugin_files: Sequence[str | Path] = (),
+    strip_prefix: str | None = None,
+    trust_pickles: bool = False,
     figure_format: str = FIGURE_FORMAT,
     progress: Callable[[int], Callable[[int], None]] | None = None,
 ) -> DisentangleReport:
@@ -458,7 +460,15 @@ def disentangle(
         factor_data = load_codes_file(codes, bin_factors=bin_factors)
         stem = Path(codes).stem
     else:
-        ckpt = open_checkpoint(checkpoint, device=device, plugin=plugin, config=config, plugin_files=plugin_files)
+        ckpt = open_checkpoint(
+            checkpoint,
+            device=device,
+            plugin=plugin,
+            config=config,
+            plugin_files=plugin_files,
+            strip_prefix=strip_prefix,
+            trust_pickles=trust_pickles,
+        )
         require_vae(ckpt, "disentangle")
         source = open_source(data, ckpt, limit=None, seed=seed)
         callback = progress(n) if progress else None
@@ -559,7 +569,7 @@ def disentangle(
                 "--num-train": num_train,
                 "--num-eval": num_eval,
                 **format_option(figure_format),
-                **model_options(device, plugin, config, plugin_files),
+                **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
             },
         ),
     }

@@ -133,6 +133,8 @@ def embed(
     plugin: str | None = None,
     config: dict[str, Any] | None = None,
     plugin_files: Sequence[str | Path] = (),
+    strip_prefix: str | None = None,
+    trust_pickles: bool = False,
     figure_format: str = FIGURE_FORMAT,
     write: bool = True,
     progress: Callable[[int], Callable[[int], None]] | None = None,
@@ -156,7 +158,15 @@ def embed(
     if n is not None and n < 1:
         raise LatentkitError(f"--n {n} is not positive", fix="pass --n 1 or more")
     check_format(figure_format)
-    ckpt = open_checkpoint(checkpoint, device=device, plugin=plugin, config=config, plugin_files=plugin_files)
+    ckpt = open_checkpoint(
+        checkpoint,
+        device=device,
+        plugin=plugin,
+        config=config,
+        plugin_files=plugin_files,
+        strip_prefix=strip_prefix,
+        trust_pickles=trust_pickles,
+    )
     joint = generated or ckpt.kind != "vae"
     source = open_source(data, ckpt, limit=None, seed=seed)
     if joint and color_by is not None:
@@ -237,7 +247,7 @@ def embed(
                 "--seed": seed,
                 "--batch-size": batch_size,
                 **format_option(figure_format),
-                **model_options(device, plugin, config, plugin_files),
+                **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
             },
         ),
     }

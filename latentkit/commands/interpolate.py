@@ -146,6 +146,8 @@ def interpolate(
     plugin: str | None = None,
     config: dict[str, Any] | None = None,
     plugin_files: Sequence[str | Path] = (),
+    strip_prefix: str | None = None,
+    trust_pickles: bool = False,
     figure_format: str = FIGURE_FORMAT,
     write: bool = True,
     progress: Callable[[int], Callable[[int], None]] | None = None,
@@ -163,7 +165,15 @@ def interpolate(
 
     n_pairs = check_settings(mode, steps, pairs, from_index, to_index)
     check_format(figure_format)
-    ckpt = open_checkpoint(checkpoint, device=device, plugin=plugin, config=config, plugin_files=plugin_files)
+    ckpt = open_checkpoint(
+        checkpoint,
+        device=device,
+        plugin=plugin,
+        config=config,
+        plugin_files=plugin_files,
+        strip_prefix=strip_prefix,
+        trust_pickles=trust_pickles,
+    )
     if ckpt.kind != "vae" and (from_index or data is not None):
         raise LatentkitError(
             f"{ckpt.path.name} is a {ckpt.kind.upper()} ({ckpt.plugin}): it has no encoder, so its endpoints "
@@ -235,7 +245,7 @@ def interpolate(
                 "--seed": seed,
                 "--batch-size": batch_size,
                 **format_option(figure_format),
-                **model_options(device, plugin, config, plugin_files),
+                **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
             },
         ),
     }

@@ -119,6 +119,8 @@ def kl_report(
     plugin: str | None = None,
     config: dict[str, Any] | None = None,
     plugin_files: Sequence[str | Path] = (),
+    strip_prefix: str | None = None,
+    trust_pickles: bool = False,
     figure_format: str = FIGURE_FORMAT,
     write: bool = True,
     progress: Callable[[int], Callable[[int], None]] | None = None,
@@ -133,7 +135,15 @@ def kl_report(
     if not active_threshold >= 0:
         raise LatentkitError(f"active threshold {active_threshold} is negative", fix="pass a value ≥ 0")
     out_dir = prepare_out_dir(out or default_out_dir(checkpoint)) if write else None
-    ckpt = open_checkpoint(checkpoint, device=device, plugin=plugin, config=config, plugin_files=plugin_files)
+    ckpt = open_checkpoint(
+        checkpoint,
+        device=device,
+        plugin=plugin,
+        config=config,
+        plugin_files=plugin_files,
+        strip_prefix=strip_prefix,
+        trust_pickles=trust_pickles,
+    )
     require_vae(ckpt, "kl-report")
     source = open_source(data, ckpt, limit=limit, seed=seed)
 
@@ -179,7 +189,7 @@ def kl_report(
                 "--batch-size": batch_size,
                 "--active-threshold": active_threshold,
                 **format_option(figure_format),
-                **model_options(device, plugin, config, plugin_files),
+                **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
             },
         ),
     }

@@ -162,6 +162,8 @@ def traverse(
     plugin: str | None = None,
     config: dict[str, Any] | None = None,
     plugin_files: Sequence[str | Path] = (),
+    strip_prefix: str | None = None,
+    trust_pickles: bool = False,
     figure_format: str = FIGURE_FORMAT,
     write: bool = True,
     progress: Callable[[int], Callable[[int], None]] | None = None,
@@ -182,7 +184,15 @@ def traverse(
     if steps < 2:
         raise LatentkitError(f"--steps {steps} is less than 2", fix="pass --steps 2 or more")
     check_format(figure_format)
-    ckpt = open_checkpoint(checkpoint, device=device, plugin=plugin, config=config, plugin_files=plugin_files)
+    ckpt = open_checkpoint(
+        checkpoint,
+        device=device,
+        plugin=plugin,
+        config=config,
+        plugin_files=plugin_files,
+        strip_prefix=strip_prefix,
+        trust_pickles=trust_pickles,
+    )
     is_vae = ckpt.kind == "vae"
     if not is_vae:
         asked = [
@@ -343,7 +353,7 @@ def traverse(
                 "--seed": seed,
                 "--batch-size": batch_size,
                 **format_option(figure_format),
-                **model_options(device, plugin, config, plugin_files),
+                **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
             },
         ),
     }

@@ -10,8 +10,8 @@ Header metadata (all strings, namespaced because other tools write there too):
 * any other ``latentkit.<key>`` given to :func:`save`; unknown keys are ignored.
 
 The header is parsed by hand (8-byte little-endian length, then JSON), so
-``latentkit info`` never loads the weights nor imports torch. Pickled
-``.pt``/``.ckpt`` files are read only with ``torch.load(weights_only=True)``.
+``latentkit info`` never loads the weights nor imports torch. Other formats
+(state dicts, plugin formats) are opened by :mod:`latentkit.models.formats`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from latentkit.defaults import CHECKPOINT_FORMAT, DEVICE
 from latentkit.errors import LatentkitError
 
 META_PREFIX = "latentkit."
-PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt")
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
 _DTYPE_BYTES = {
     "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
@@ -126,6 +125,8 @@ class Checkpoint:
     plugin: str
     config: dict[str, Any]
     metadata: dict[str, str] = field(default_factory=dict)  # latentkit.* keys, prefix stripped
+    format: str = "latentkit checkpoint"
+    notes: list[str] = field(default_factory=list)  # what opening it inferred, for the user
     _sha256: str | None = field(default=None, repr=False)
 
     @property
@@ -137,6 +138,11 @@ class Checkpoint:
         return int(self.model.latent_dim)
 
     @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """The shape of one latent code: ``(latent_dim,)``, or e.g. ``(C, H, W)`` for spatial latents."""
+        return latent_shape_of(self.model)
+
+    @property
     def sha256(self) -> str:
         """SHA-256 of the file, computed once, streaming (files can be hundreds of MB)."""
         if self._sha256 is None:
@@ -144,11 +150,23 @@ class Checkpoint:
         return self._sha256
 
 
+def latent_shape_of(model: Any) -> tuple[int, ...]:
+    """A model's ``latent_shape`` attribute, else ``(latent_dim,)``."""
+    shape = getattr(model, "latent_shape", None)
+    return tuple(int(s) for s in shape) if shape is not None else (int(model.latent_dim),)
+
+
 def file_sha256(path: Path) -> str:
+    """SHA-256 of a file; of a folder (a model saved as several files), of its files'
+    relative names and contents in name order."""
     digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
+    path = Path(path)
+    files = [(p.relative_to(path).as_posix(), p) for p in sorted(path.rglob("*")) if p.is_file()] if path.is_dir() else [("", path)]
+    for name, file in files:
+        digest.update(name.encode() + b"\0")
+        with file.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -227,21 +245,6 @@ def save(model: Any, path: str | Path, *, plugin: str, config: dict[str, Any], *
 
 
 def _load_tensors(path: Path, device: str) -> dict[str, Any]:
-    if path.suffix in PICKLE_SUFFIXES:
-        import torch
-
-        try:  # never unpickle arbitrary objects
-            state = torch.load(path, map_location=device, weights_only=True)
-        except Exception as exc:
-            raise LatentkitError(
-                f"cannot read {path} as a weights-only torch file: {exc}".splitlines()[0],
-                fix="save a state_dict, or convert the model with latentkit.save(...)",
-            ) from exc
-        if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-            state = state["state_dict"]
-        if not isinstance(state, dict):
-            raise LatentkitError(f"{path} holds no state_dict", fix="save model.state_dict()")
-        return state
     from safetensors.torch import load_file
 
     try:
@@ -254,10 +257,9 @@ def _check_state_dict(module: Any, tensors: dict[str, Any], path: Path) -> None:
     expected = module.state_dict()
     for name, value in expected.items():
         if name not in tensors:
-            raise LatentkitError(
-                f"tensor {name!r} that the architecture needs is missing from {path.name}",
-                fix="check --plugin/--config match the model that wrote this file",
-            )
+            from latentkit.models.state_dict import missing_tensor_error
+
+            raise missing_tensor_error(name, tensors, path.name, "the architecture")
         if tuple(tensors[name].shape) != tuple(value.shape):
             raise LatentkitError(
                 f"tensor {name!r} has shape {list(tensors[name].shape)} in {path.name} "
@@ -289,12 +291,7 @@ def load(
     from latentkit.models.registry import PluginRegistry
 
     path = Path(path)
-    if path.suffix in PICKLE_SUFFIXES:
-        if not path.is_file():
-            raise LatentkitError(f"checkpoint {path} does not exist", fix="check the path")
-        meta: dict[str, str] = {}
-    else:
-        meta = read_header(path).latentkit_metadata
+    meta = read_header(path).latentkit_metadata
     fmt = meta.get("format")
     if fmt is not None and fmt != CHECKPOINT_FORMAT:
         raise LatentkitError(

@@ -12,6 +12,10 @@ Plugins come from three places:
 
 A plugin that fails to import is reported as broken with its reason and
 breaks nothing else.
+
+Which plugin opens a path (:meth:`PluginRegistry.claimants`): every plugin
+with a ``detect`` is asked, in name order (entry points and built-ins, then
+plugin files); a broken plugin is skipped.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from latentkit.defaults import PLUGIN_API_VERSION
+from latentkit.defaults import SUPPORTED_PLUGIN_API_VERSIONS
 from latentkit.errors import LatentkitError
 from latentkit.models.plugin import KINDS, Plugin
 
@@ -42,19 +46,44 @@ class PluginEntry:
     reason: str | None = None
     plugin: Plugin | None = None
 
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return self.plugin.formats if self.plugin is not None else ()
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "origin": self.origin,
+            "formats": list(self.formats),
+            "status": self.status,
+            "reason": self.reason,
+            "description": self.plugin.description if self.plugin is not None else None,
+        }
+
 
 def _check_plugin(obj: Any, where: str) -> Plugin:
     """Check that ``obj`` looks like a plugin; raise a ValueError with the reason if not."""
-    for attr in ("name", "kind", "build"):
+    for attr in ("name", "kind"):
         if not hasattr(obj, attr):
             raise ValueError(f"{where} has no attribute '{attr}'")
     if obj.kind not in KINDS:
         raise ValueError(f"{where} has kind {obj.kind!r}; expected one of {', '.join(KINDS)}")
-    if not callable(obj.build):
-        raise ValueError(f"{where}.build is not callable")
-    api = getattr(obj, "api_version", PLUGIN_API_VERSION)
-    if api != PLUGIN_API_VERSION:
-        raise ValueError(f"{where} targets plugin API {api}; this latentkit supports {PLUGIN_API_VERSION}")
+    api = getattr(obj, "api_version", 1)
+    if api not in SUPPORTED_PLUGIN_API_VERSIONS:
+        supported = ", ".join(map(str, SUPPORTED_PLUGIN_API_VERSIONS))
+        raise ValueError(f"{where} targets plugin API {api}; this latentkit supports {supported}")
+    for attr in ("build", "detect", "load", "describe"):
+        value = getattr(obj, attr, None)
+        if value is not None and not callable(value):
+            raise ValueError(f"{where}.{attr} is not callable")
+    if getattr(obj, "build", None) is None and getattr(obj, "load", None) is None:
+        raise ValueError(f"{where} has neither build nor load")
+    if (getattr(obj, "detect", None) is None) != (getattr(obj, "load", None) is None):
+        raise ValueError(f"{where} must define detect and load together")
+    if api == 1:  # a version-1 plugin object may be any object with name, kind and build
+        obj = Plugin(name=obj.name, kind=obj.kind, build=obj.build, api_version=1,
+                     description=getattr(obj, "description", ""))
     return obj
 
 
@@ -150,11 +179,42 @@ class PluginRegistry:
                 fix="reinstall or fix the package that provides it (latentkit plugins shows its status)",
             ) from exc
 
+    def plugins(self) -> list[tuple[str, Plugin | None, str | None]]:
+        """(name, plugin or None, why it is broken) for every known plugin, in name order."""
+        found: list[tuple[str, Plugin | None, str | None]] = []
+        for name in self.names():
+            try:
+                found.append((name, self._import(name), None))
+            except Exception as exc:  # a broken plugin is skipped, never fatal
+                found.append((name, None, f"{type(exc).__name__}: {exc}"))
+        return found
+
+    def claimants(self, path: Path) -> list[Plugin]:
+        """The plugins whose ``detect`` recognises ``path`` (asked in name order)."""
+        claiming = []
+        for _name, plugin, _reason in self.plugins():
+            if plugin is None or plugin.detect is None:
+                continue
+            try:
+                if plugin.detect(path):
+                    claiming.append(plugin)
+            except Exception:  # a detector that fails has not recognised the path
+                continue
+        return claiming
+
+    def formats(self) -> list[str]:
+        """Every format the working plugins open, each once, for error messages."""
+        seen: dict[str, None] = {}
+        for _name, plugin, _reason in self.plugins():
+            for fmt in plugin.formats if plugin is not None else ():
+                seen.setdefault(fmt, None)
+        return list(seen)
+
     def entries(self, *, check_build: bool = False) -> list[PluginEntry]:
         """A row per plugin, importing each (cheap by contract) to learn its kind.
 
-        With ``check_build`` each plugin is also built from an empty config
-        (its defaults), which imports torch.
+        With ``check_build`` each plugin that has ``build`` also builds its
+        ``example_config`` (``{}`` when it declares none), which imports torch.
         """
         rows = [
             PluginEntry(path.name, f"file {path}", None, "broken", reason)
@@ -164,8 +224,8 @@ class PluginRegistry:
             origin = self._origin(name)
             try:
                 plugin = self._import(name)
-                if check_build:
-                    plugin.build({})
+                if check_build and plugin.build is not None:
+                    plugin.build(dict(plugin.example_config or {}))
             except Exception as exc:  # a broken plugin is shown, never fatal
                 rows.append(PluginEntry(name, origin, None, "broken", f"{type(exc).__name__}: {exc}"))
                 continue

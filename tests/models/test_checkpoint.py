@@ -108,21 +108,3 @@ def test_rejected_config_and_mismatched_tensors(handset_checkpoint: Path):
     smaller = {"weight": [row[:3] for row in WEIGHT], "logvar": LOGVAR[:3]}
     with pytest.raises(LatentkitError, match=r"tensor 'weight' has shape \[4, 4\].*expects \[4, 3\]"):
         load(handset_checkpoint, config=smaller, plugin_files=[HANDSET_PLUGIN])
-
-
-def test_pickle_files_load_weights_only(tmp_path: Path):
-    import torch
-
-    path = tmp_path / "model.pt"
-    torch.save({"state_dict": {"weight": torch.tensor(WEIGHT), "logvar": torch.tensor(LOGVAR)}}, path)
-    ckpt = load(path, plugin="handset-vae", config={"weight": WEIGHT, "logvar": LOGVAR}, plugin_files=[HANDSET_PLUGIN])
-    assert ckpt.latent_dim == 4
-
-    class Evil:
-        def __reduce__(self):
-            return (print, ("pwned",))
-
-    evil = tmp_path / "evil.pt"
-    torch.save(Evil(), evil)
-    with pytest.raises(LatentkitError, match="weights-only"):
-        load(evil, plugin="handset-vae", config={"weight": WEIGHT, "logvar": LOGVAR}, plugin_files=[HANDSET_PLUGIN])

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from latentkit.defaults import GAN_LATENT_DIM, TRAIN_LATENT_DIM
 from latentkit.models.plugin import Plugin
+
+# What a built-in architecture's weights can come from (see latentkit.models.formats).
+BUILTIN_FORMATS = (
+    "latentkit checkpoint (.safetensors)",
+    "state dict (.safetensors, .pt, .pth, Lightning .ckpt)",
+)
 
 
 def _build_mlp_vae(config: dict[str, Any]) -> Any:
@@ -40,24 +47,41 @@ MLP_VAE = Plugin(
     kind="vae",
     build=_build_mlp_vae,
     description="Fully connected VAE for small images (Kingma & Welling 2014); default 8x8x1, hidden 256-128",
+    formats=BUILTIN_FORMATS,
+    # Every config key with its default: the example `plugins --check` builds.
+    example_config={"image_shape": [1, 8, 8], "latent_dim": TRAIN_LATENT_DIM, "hidden": [256, 128]},
 )
 CONV_VAE = Plugin(
     name="conv-vae",
     kind="vae",
     build=_build_conv_vae,
     description="Convolutional VAE of Burgess et al. 2018 for 64x64 images (dSprites)",
+    formats=BUILTIN_FORMATS,
+    # Every config key with its default: the example `plugins --check` builds.
+    example_config={
+        "image_shape": [1, 64, 64],
+        "latent_dim": TRAIN_LATENT_DIM,
+        "channels": [32, 32, 32, 32],
+        "hidden": [256, 256],
+    },
 )
 MLP_GAN = Plugin(
     name="mlp-gan",
     kind="gan",
     build=_build_mlp_gan,
     description="Fully connected GAN generator for small images; default 8x8x1, hidden 128-256",
+    formats=BUILTIN_FORMATS,
+    # Every config key with its default: the example `plugins --check` builds.
+    example_config={"image_shape": [1, 8, 8], "latent_dim": GAN_LATENT_DIM, "hidden": [128, 256]},
 )
 DCGAN = Plugin(
     name="dcgan",
     kind="gan",
     build=_build_dcgan,
     description="DCGAN generator of Radford et al. 2016 for square power-of-two images (default 64x64x1)",
+    formats=BUILTIN_FORMATS,
+    # Every config key with its default: the example `plugins --check` builds.
+    example_config={"image_shape": [1, 64, 64], "latent_dim": 64, "feature_maps": 32},
 )
 
 BUILTIN_PLUGINS: tuple[Plugin, ...] = (MLP_VAE, CONV_VAE, MLP_GAN, DCGAN)

@@ -21,7 +21,7 @@ from typing import Any
 
 from torch import nn
 
-from latentkit.defaults import TRAIN_LATENT_DIM
+from latentkit.models.builtin import CONV_VAE
 from latentkit.models.builtin._config import (
     image_shape,
     image_size_error,
@@ -32,12 +32,7 @@ from latentkit.models.builtin._config import (
 from latentkit.models.builtin._modules import BernoulliVAE, doubling_conv, halving_conv, mlp_layers
 
 PLUGIN_NAME = "conv-vae"
-DEFAULT_CONFIG: dict[str, Any] = {
-    "image_shape": [1, 64, 64],
-    "latent_dim": TRAIN_LATENT_DIM,
-    "channels": [32, 32, 32, 32],
-    "hidden": [256, 256],
-}
+DEFAULT_CONFIG: dict[str, Any] = CONV_VAE.example_config  # one place: the plugin declares it
 
 
 def resolve_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any
 
 from torch import nn
 
+from latentkit.models.builtin import DCGAN
 from latentkit.models.builtin._config import (
     image_shape,
     image_size_error,
@@ -34,7 +35,7 @@ from latentkit.models.builtin._config import (
 from latentkit.models.builtin._modules import ImageDiscriminator, ImageGenerator, doubling_conv, halving_conv
 
 PLUGIN_NAME = "dcgan"
-DEFAULT_CONFIG: dict[str, Any] = {"image_shape": [1, 64, 64], "latent_dim": 64, "feature_maps": 32}
+DEFAULT_CONFIG: dict[str, Any] = DCGAN.example_config  # one place: the plugin declares it
 LEAKY_SLOPE = 0.2
 SMALLEST_SIZE, LARGEST_SIZE = 8, 256
 INIT_STD = 0.02

@@ -18,12 +18,12 @@ from typing import Any
 
 from torch import nn
 
-from latentkit.defaults import GAN_LATENT_DIM
+from latentkit.models.builtin import MLP_GAN
 from latentkit.models.builtin._config import image_shape, merge_with_defaults, positive_int, positive_int_list
 from latentkit.models.builtin._modules import ImageDiscriminator, ImageGenerator, mlp_layers
 
 PLUGIN_NAME = "mlp-gan"
-DEFAULT_CONFIG: dict[str, Any] = {"image_shape": [1, 8, 8], "latent_dim": GAN_LATENT_DIM, "hidden": [128, 256]}
+DEFAULT_CONFIG: dict[str, Any] = MLP_GAN.example_config  # one place: the plugin declares it
 LEAKY_SLOPE = 0.2
 
 

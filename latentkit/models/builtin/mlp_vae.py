@@ -15,12 +15,12 @@ from typing import Any
 
 from torch import nn
 
-from latentkit.defaults import TRAIN_LATENT_DIM
+from latentkit.models.builtin import MLP_VAE
 from latentkit.models.builtin._config import image_shape, merge_with_defaults, positive_int, positive_int_list
 from latentkit.models.builtin._modules import BernoulliVAE, mlp_layers
 
 PLUGIN_NAME = "mlp-vae"
-DEFAULT_CONFIG: dict[str, Any] = {"image_shape": [1, 8, 8], "latent_dim": TRAIN_LATENT_DIM, "hidden": [256, 128]}
+DEFAULT_CONFIG: dict[str, Any] = MLP_VAE.example_config  # one place: the plugin declares it
 
 
 def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
