@@ -19,6 +19,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from latentkit import defaults
 from latentkit.errors import ExitCode, LatentkitError
@@ -128,50 +129,72 @@ def _main_options(
 
 @app.command()
 def info(
-    checkpoint: Annotated[Path, typer.Argument(help="A .safetensors checkpoint.")],
+    checkpoint: Annotated[
+        Path, typer.Argument(help="A model: latentkit .safetensors, state dict, or a format a plugin opens.")
+    ],
     as_json: JsonOpt = False,
+    plugin: PluginOpt = None,
+    plugin_file: PluginFileOpt = None,
 ) -> None:
-    """Show what a checkpoint holds (read from its header; weights are not loaded)."""
+    """Show what a model holds: format, plugin, kind, latent shape, parameters, size (weights are not loaded)."""
     from latentkit.commands.info import info as run_info
     from latentkit.outputs import to_json
 
-    result = run_info(checkpoint)
+    result = run_info(checkpoint, plugin=plugin, plugin_files=plugin_file or ())
     if as_json:
         _emit_json(to_json(result.to_document()))
         return
     console = _console()
-    header = result.header
-    table = Table(show_header=False, box=None)
-    for key, value in (
-        ("file", f"{header.path} ({header.file_size / 1e6:.2f} MB)"),
-        ("plugin", result.plugin or "[red]none (pass --plugin/--config to load it)[/red]"),
+    training = result.training or {}
+    rows = [
+        ("file", f"{result.path} ({result.size / 1e6:.2f} MB)"),
+        ("format", result.format),
+        ("plugin", result.plugin or "none (pass --plugin/--config to load it)"),
         ("kind", result.kind or "?"),
-        ("latent dim", str(result.latent_dim) if result.latent_dim is not None else "?"),
-        ("parameters", f"{header.parameter_count:,}"),
+        ("latent shape", "×".join(map(str, result.latent_shape)) if result.latent_shape is not None else "?"),
+        ("parameters", f"{result.parameter_count:,}" if result.parameter_count is not None else "?"),
         ("dataset", result.dataset or "-"),
+        *((label, str(training[key])) for key, label in (("beta", "β"), ("epochs", "epochs"), ("seed", "seed")) if key in training),
         ("config", json.dumps(result.config, sort_keys=True) if result.config is not None else "-"),
-    ):
-        table.add_row(f"[bold]{key}[/bold]", value)
+        *(("note", note) for note in result.notes),
+    ]
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(Text(key), Text(value))
     console.print(table)
-    tensors = Table("tensor", "shape", "dtype", title=f"{len(header.tensors)} tensors")
-    for t in header.tensors:
-        tensors.add_row(t.name, "×".join(map(str, t.shape)) or "scalar", t.dtype)
-    console.print(tensors)
+    if result.tensors:
+        tensors = Table("tensor", "shape", "dtype", title=f"{len(result.tensors)} tensors")
+        for t in result.tensors:
+            tensors.add_row(Text(t.name), "×".join(map(str, t.shape)) or "scalar", Text(t.dtype))
+        console.print(tensors)
 
 
 @app.command()
 def plugins(
     plugin_file: PluginFileOpt = None,
-    check: Annotated[bool, typer.Option("--check", help="Also build each plugin from its defaults (imports torch).")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Also build each plugin from its example config (imports torch); exit 1 if one is broken.")
+    ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """List the plugins latentkit can find: name, kind, origin and status."""
+    """List the plugins latentkit can find: name, kind, formats it opens, origin and status."""
     from latentkit.commands.plugins import list_plugins
+    from latentkit.outputs import to_json
 
-    table = Table("name", "kind", "origin", "status")
-    for row in list_plugins(plugin_file or (), check_build=check):
-        status = "[green]ok[/green]" if row.status == "ok" else f"[red]broken[/red]: {row.reason}"
-        table.add_row(row.name, row.kind or "?", row.origin, status)
-    _console().print(table)
+    rows = list_plugins(plugin_file or (), check_build=check)
+    if as_json:
+        _emit_json(to_json({"schema": "latentkit.plugins", "schema_version": defaults.JSON_SCHEMA_VERSION,
+                            "plugins": [row.to_document() for row in rows]}))
+    else:
+        table = Table("name", "kind", "opens", "origin", "status")
+        for row in rows:
+            status = Text("ok", style="green") if row.status == "ok" else Text.assemble(("broken", "red"), f": {row.reason}")
+            table.add_row(Text(row.name), row.kind or "?", Text("\n".join(row.formats) or "-"), Text(row.origin), status)
+        _console().print(table)
+    if check and any(row.status != "ok" for row in rows):
+        raise typer.Exit(ExitCode.CHECK_FAILED)
 
 
 @app.command("kl-report")

@@ -1,59 +1,128 @@
-"""``latentkit info``: what a checkpoint holds, read from its header alone (no torch, instant)."""
+"""``latentkit info``: what a model file or folder holds, read without its weights where the format allows.
+
+A latentkit checkpoint is described from its safetensors header (no torch);
+a plugin format by the plugin's ``describe``; a state dict by mapping the file
+(``torch.load(mmap=True, weights_only=True)``), so no weight is read.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from latentkit.defaults import JSON_SCHEMA_VERSION
-from latentkit.models.checkpoint import CheckpointHeader, TensorInfo, read_header
+from latentkit.models.checkpoint import TensorInfo
 
 
 @dataclass(frozen=True)
 class CheckpointInfo:
-    header: CheckpointHeader
+    """What ``latentkit info`` shows: format, the plugin that opens it, kind, latent shape, sizes."""
+
+    path: Path
+    format: str
     plugin: str | None
     kind: str | None
+    latent_shape: tuple[int, ...] | None
+    parameter_count: int | None
+    size: int  # bytes, every file of the model together
     config: dict[str, Any] | None
-    dataset: str | None
+    dataset: str | None = None
+    training: dict[str, Any] | None = None  # β, epochs, seed as `latentkit train` recorded them
+    tensors: tuple[TensorInfo, ...] = ()
+    metadata: dict[str, str] = field(default_factory=dict)
+    files: dict[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def latent_dim(self) -> int | None:
-        value = (self.config or {}).get("latent_dim")
-        return int(value) if isinstance(value, int) else None
-
-    @property
-    def tensors(self) -> tuple[TensorInfo, ...]:
-        return self.header.tensors
+        if self.latent_shape is None:
+            return None
+        n = 1
+        for s in self.latent_shape:
+            n *= s
+        return n
 
     def to_document(self) -> dict[str, Any]:
         return {
             "schema": "latentkit.info",
             "schema_version": JSON_SCHEMA_VERSION,
-            "path": str(self.header.path),
-            "file_size": self.header.file_size,
+            "path": str(self.path),
+            "format": self.format,
+            "file_size": self.size,
+            "files": self.files,
             "plugin": self.plugin,
             "kind": self.kind,
             "config": self.config,
             "dataset": self.dataset,
+            "training": self.training,
             "latent_dim": self.latent_dim,
-            "parameter_count": self.header.parameter_count,
+            "latent_shape": list(self.latent_shape) if self.latent_shape is not None else None,
+            "parameter_count": self.parameter_count,
             "tensors": [{"name": t.name, "shape": list(t.shape), "dtype": t.dtype} for t in self.tensors],
-            "metadata": self.header.metadata,
+            "metadata": self.metadata,
+            "notes": list(self.notes),
         }
 
 
-def info(checkpoint: str | Path) -> CheckpointInfo:
-    """Read a checkpoint's header: plugin, kind, config, tensors, sizes."""
-    header = read_header(checkpoint)
+def _json_object(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _latentkit_checkpoint(path: Path) -> CheckpointInfo:
+    from latentkit.models.checkpoint import read_header
+
+    header = read_header(path)
     meta = header.latentkit_metadata
-    config = None
-    if "config" in meta:
-        try:
-            parsed = json.loads(meta["config"])
-            config = parsed if isinstance(parsed, dict) else None
-        except json.JSONDecodeError:
-            config = None
-    return CheckpointInfo(header, meta.get("plugin"), meta.get("kind"), config, meta.get("dataset"))
+    config = _json_object(meta.get("config"))
+    latent = (config or {}).get("latent_dim")
+    return CheckpointInfo(
+        path=path,
+        format="latentkit checkpoint",
+        plugin=meta.get("plugin"),
+        kind=meta.get("kind"),
+        latent_shape=(latent,) if isinstance(latent, int) else None,
+        parameter_count=header.parameter_count,
+        size=header.file_size,
+        config=config,
+        dataset=meta.get("dataset"),
+        training=_json_object(meta.get("training")),
+        tensors=header.tensors,
+        metadata=header.metadata,
+        files={path.name: header.file_size},
+    )
+
+
+def info(
+    checkpoint: str | Path, *, plugin: str | None = None, plugin_files: Sequence[str | Path] = ()
+) -> CheckpointInfo:
+    """Describe a model in any known format: format, plugin, kind, latent shape, parameters, size."""
+    from latentkit.models.formats import is_latentkit_checkpoint, require_path, describe
+
+    path = Path(checkpoint)
+    require_path(path)
+    if is_latentkit_checkpoint(path):
+        return _latentkit_checkpoint(path)
+    description, name = describe(path, plugin=plugin, plugin_files=plugin_files)
+    return CheckpointInfo(
+        path=path,
+        format=description.format,
+        plugin=name,
+        kind=description.kind,
+        latent_shape=description.latent_shape,
+        parameter_count=description.parameter_count,
+        size=description.size,
+        config=description.config,
+        tensors=tuple(description.tensors),
+        metadata=dict(description.metadata),
+        files=dict(description.files),
+        notes=description.notes,
+    )

@@ -31,7 +31,7 @@ from latentkit.models.state_dict import STATE_DICT_SUFFIXES
 LATENTKIT_FORMAT = "latentkit checkpoint"
 
 
-def _is_latentkit_checkpoint(path: Path) -> bool:
+def is_latentkit_checkpoint(path: Path) -> bool:
     """A ``.safetensors`` file whose header carries latentkit metadata (header only, no torch)."""
     if path.suffix != ".safetensors" or not path.is_file():
         return False
@@ -39,7 +39,7 @@ def _is_latentkit_checkpoint(path: Path) -> bool:
     return f"{META_PREFIX}plugin" in metadata or f"{META_PREFIX}format" in metadata
 
 
-def _require_path(path: Path) -> None:
+def require_path(path: Path) -> None:
     if not path.exists():
         raise LatentkitError(f"checkpoint {path} does not exist", fix="check the path")
 
@@ -98,7 +98,7 @@ def _from_plugin_loader(
         plugin=plugin.name,
         config=dict(loaded.config),
         metadata=meta,
-        format=plugin.formats[0] if plugin.formats else plugin.name,
+        format=loaded.format or (plugin.formats[0] if plugin.formats else plugin.name),
         notes=list(loaded.notes),
     )
 
@@ -152,9 +152,9 @@ def open_model(
     from latentkit.models.checkpoint import load as load_latentkit_checkpoint
 
     path = Path(path)
-    _require_path(path)
+    require_path(path)
     options = LoadOptions(strip_prefix=strip_prefix, trust_pickles=trust_pickles)
-    if _is_latentkit_checkpoint(path):
+    if is_latentkit_checkpoint(path):
         return load_latentkit_checkpoint(path, device, plugin=plugin, config=config, plugin_files=plugin_files)
     registry = PluginRegistry(plugin_files)
     chosen = registry.get(plugin) if plugin is not None else choose_plugin(path, registry)
@@ -177,8 +177,8 @@ def describe(
     from latentkit.models.state_dict import find_architecture, match_architecture, read_state_dict
 
     path = Path(path)
-    _require_path(path)
-    if _is_latentkit_checkpoint(path):
+    require_path(path)
+    if is_latentkit_checkpoint(path):
         raise ValueError("latentkit checkpoints are described by latentkit.commands.info")
     registry = PluginRegistry(plugin_files)
     chosen = registry.get(plugin) if plugin is not None else choose_plugin(path, registry)

@@ -54,6 +54,7 @@ class LoadedModel:
     config: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    format: str | None = None  # a short name of the format; the plugin's first format if None
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from latentkit.models.plugin import Plugin
 
 # What a built-in architecture's weights can come from (see latentkit.models.formats).
 BUILTIN_FORMATS = (
-    "latentkit checkpoint (.safetensors)",
-    "state dict (.safetensors, .pt, .pth, Lightning .ckpt)",
+    "latentkit .safetensors",
+    "state dict (.pt .pth .ckpt .safetensors)",
 )
 
 
