@@ -38,3 +38,15 @@ def test_readme_quick_start_has_exactly_two_commands():
     assert block[0].endswith("latentkit demo") and "pytest" in block[1]
     ci = (ROOT / ".ci" / "run").read_text()
     assert block[1] in ci
+
+
+def test_quick_start_and_ci_install_every_plugin_package():
+    """Each package under plugins/ is installed by the quick start and by CI, so its tests run."""
+    readme = (ROOT / "README.md").read_text()
+    install = readme.split("## Quick start", 1)[1].split("```bash\n", 1)[1].splitlines()[0]
+    ci = (ROOT / ".ci" / "run").read_text()
+    packages = sorted(p.parent.name for p in (ROOT / "plugins").glob("*/pyproject.toml"))
+    assert packages == ["latentkit-diffusers", "latentkit-export", "latentkit-pythae"]
+    for name in packages:
+        assert f"-e plugins/{name}" in install and f"-e plugins/{name}" in ci
+        assert any((ROOT / "plugins" / name / "tests").glob("test_*.py"))
