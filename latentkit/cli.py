@@ -199,7 +199,7 @@ def plugins(
 
 @app.command("kl-report")
 def kl_report(
-    checkpoint: Annotated[Path, typer.Argument(help="A VAE checkpoint (.safetensors).")],
+    checkpoint: Annotated[Path, typer.Argument(help="A VAE: a checkpoint, state dict or plugin format (latentkit info shows which).")],
     data: DataOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
@@ -278,7 +278,7 @@ def _print_kl_report(report: Any, console: Console) -> None:
 
 @app.command()
 def interpolate(
-    checkpoint: Annotated[Path, typer.Argument(help="A VAE or GAN checkpoint (.safetensors).")],
+    checkpoint: Annotated[Path, typer.Argument(help="A VAE or GAN: a checkpoint, state dict or plugin format (latentkit info shows which).")],
     data: DataOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
@@ -354,7 +354,7 @@ def interpolate(
 
 @app.command()
 def traverse(
-    checkpoint: Annotated[Path, typer.Argument(help="A VAE or GAN checkpoint (.safetensors).")],
+    checkpoint: Annotated[Path, typer.Argument(help="A VAE or GAN: a checkpoint, state dict or plugin format (latentkit info shows which).")],
     data: DataOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
@@ -447,7 +447,7 @@ def traverse(
 
 @app.command("umap")
 def umap_command(
-    checkpoint: Annotated[Path, typer.Argument(help="A VAE or GAN checkpoint (.safetensors).")],
+    checkpoint: Annotated[Path, typer.Argument(help="A VAE or GAN: a checkpoint, state dict or plugin format (latentkit info shows which).")],
     data: DataOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
