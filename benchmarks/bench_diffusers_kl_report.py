@@ -1,0 +1,82 @@
+"""kl-report on a tiny diffusers AutoencoderKL against a plain loop calling diffusers directly.
+
+Run on demand (not part of the tests), with latentkit-diffusers installed:
+
+    .venv/bin/python benchmarks/bench_diffusers_kl_report.py [--n 2048] [--batch-size 64]
+
+Both sides start from the saved folder and the same .npz of images in [0, 1] and do the whole
+job: open the model, encode every image, and sum the KL. The baseline is what a user would write
+by hand: ``AutoencoderKL.from_pretrained(folder)``, then per batch
+``vae.encode(2x - 1).latent_dist.kl()`` under ``torch.inference_mode``. latentkit's side is
+``latentkit.kl_report(folder, data=..., write=False)``, which also keeps per-channel statistics.
+Rounds are interleaved, best of three; the printed figure is images/s and latentkit's ratio
+to the baseline (>= 1 means latentkit is as fast). The totals are printed to show both sides
+computed the same KL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def make_model(folder: Path) -> None:
+    import torch
+    from diffusers import AutoencoderKL
+
+    from latentkit_diffusers import EXAMPLE_CONFIG
+
+    torch.manual_seed(0)
+    AutoencoderKL.from_config(EXAMPLE_CONFIG).save_pretrained(folder)
+
+
+def plain_loop(folder: Path, data: Path, batch_size: int) -> float:
+    import torch
+    from diffusers import AutoencoderKL
+
+    vae = AutoencoderKL.from_pretrained(folder).eval()
+    images = np.load(data)["x"]
+    total = 0.0
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            x = torch.from_numpy(images[start : start + batch_size])
+            total += float(vae.encode(x * 2 - 1).latent_dist.kl().double().sum())
+    return total / len(images)
+
+
+def latentkit_kl(folder: Path, data: Path, batch_size: int) -> float:
+    from latentkit.commands.kl_report import kl_report
+
+    return kl_report(folder, data=str(data), batch_size=batch_size, write=False).total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2048)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder, data = Path(tmp) / "vae", Path(tmp) / "images.npz"
+        make_model(folder)
+        rng = np.random.default_rng(0)
+        np.savez(data, x=rng.random((args.n, 3, 16, 16)).astype(np.float32))
+        best = {"plain loop": float("inf"), "latentkit kl-report": float("inf")}
+        totals = {}
+        for _ in range(args.rounds):
+            for name, fn in (("plain loop", plain_loop), ("latentkit kl-report", latentkit_kl)):
+                start = time.perf_counter()
+                totals[name] = fn(folder, data, args.batch_size)
+                best[name] = min(best[name], time.perf_counter() - start)
+        base = best["plain loop"]
+        for name, seconds in best.items():
+            print(f"{name:20s} {args.n / seconds:8.0f} images/s  ({seconds:.2f} s, ratio to plain loop "
+                  f"{base / seconds:.2f}; mean KL per image {totals[name]:.6f} nats)")
+
+
+if __name__ == "__main__":
+    main()
