@@ -30,6 +30,12 @@ class DiffusersVAE(nn.Module):
         self.in_channels = int(config.get("in_channels", 3))
         self.latent_shape: tuple[int, int, int] = latent_shape(config)
         self.latent_dim = math.prod(self.latent_shape)
+        # What latent-diffusion users apply, (z - shift) * scaling_factor; kl-report compares it with the data.
+        self.latent_normalization = {
+            key: config[key]
+            for key in ("scaling_factor", "shift_factor", "latents_mean", "latents_std")
+            if config.get(key) is not None
+        }
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
