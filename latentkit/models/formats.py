@@ -191,9 +191,12 @@ def describe(
     from latentkit.models.checkpoint import TensorInfo
 
     sd = read_state_dict(path, mmap=True)
-    tensors = tuple(
-        TensorInfo(name, str(t.dtype).removeprefix("torch."), tuple(t.shape)) for name, t in sorted(sd.tensors.items())
-    )
+    if path.suffix == ".safetensors":
+        tensors = read_header(path).tensors
+    else:
+        tensors = tuple(
+            TensorInfo(name, str(t.dtype).removeprefix("torch."), tuple(t.shape)) for name, t in sorted(sd.tensors.items())
+        )
     notes = [f"weights under the file's {sd.nesting!r} entry"] if sd.nesting else []
     name = kind = config = latent = None
     try:

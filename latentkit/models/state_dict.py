@@ -70,10 +70,13 @@ def _is_tensor_map(value: Any) -> bool:
 
 
 def read_state_dict(path: str | Path, *, mmap: bool = False) -> StateDictFile:
-    """The tensors of a state-dict file; ``mmap`` maps them instead of reading them (for ``info``)."""
+    """The tensors of a state-dict file; ``mmap`` maps them instead of reading them (for ``info``:
+    a pickle is memory-mapped, a safetensors file gives shape-only tensors from its header)."""
     path = Path(path)
     if not path.is_file():
         raise LatentkitError(f"checkpoint {path} does not exist", fix="check the path")
+    if path.suffix == ".safetensors" and mmap:
+        return StateDictFile(path, _meta_tensors(path), None)
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -112,6 +115,21 @@ def read_state_dict(path: str | Path, *, mmap: bool = False) -> StateDictFile:
         f"{', '.join(map(repr, NESTED_KEYS))}; found {found})",
         fix="save model.state_dict(), or put it under 'state_dict'",
     )
+
+
+def _meta_tensors(path: Path) -> dict[str, Any]:
+    """Shape-only (``meta`` device) tensors from a safetensors header: no weight is read."""
+    import torch
+
+    from latentkit.models.checkpoint import read_header
+
+    dtypes = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+              "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+              "BOOL": torch.bool}  # fmt: skip
+    return {
+        t.name: torch.empty(t.shape, dtype=dtypes.get(t.dtype, torch.float32), device="meta")
+        for t in read_header(path).tensors
+    }
 
 
 def prefixes_holding(file_keys: Iterable[str], wanted: Sequence[str]) -> list[str]:

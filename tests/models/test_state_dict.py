@@ -121,3 +121,18 @@ def test_shapes_without_a_config_ask_for_one(tmp_path: Path):
     assert "--config" in info.value.fix
     ckpt = open_model(path, config=CONFIG)
     assert ckpt.plugin == "mlp-vae" and ckpt.latent_dim == 3
+
+
+def test_info_on_a_bare_safetensors_state_dict_reads_the_header_only(tmp_path: Path):
+    from safetensors.torch import save_file
+
+    from latentkit.commands.info import info
+
+    model = _mlp_vae()
+    path = tmp_path / "weights.safetensors"
+    save_file({f"model.{k}": v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    result = info(path)
+    assert (result.format, result.plugin, result.latent_shape) == ("state dict (safetensors)", None, None)
+    assert result.parameter_count == sum(t.numel() for t in model.state_dict().values())
+    assert any("match no known architecture" in note for note in result.notes)  # no config in the file
+    assert open_model(path, config=CONFIG).plugin == "mlp-vae"
