@@ -101,3 +101,25 @@ def test_the_readme_lines_export_a_vae_that_opens(tmp_path, monkeypatch):
     with torch.no_grad():
         for a, b in zip(ckpt.model.encode(x), vae.encode(x)):
             torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
+def test_console_script_info_and_kl_report(exported, tmp_path):
+    """The installed `latentkit` opens the archive through the plugin's entry point, with no flags."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    path, vae, data = exported
+    script = Path(sys.executable).parent / "latentkit"
+    env = {**os.environ, "NO_COLOR": "1"}
+    shown = subprocess.run([script, "info", path, "--json"], capture_output=True, text=True, env=env, check=True)
+    assert (json.loads(shown.stdout)["plugin"], json.loads(shown.stdout)["latent_shape"]) == ("export", [LATENT_DIM])
+    run = subprocess.run(
+        [script, "-q", "kl-report", path, "--data", data, "--out", tmp_path, "--json"],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    with torch.no_grad():
+        mean, logvar = (t.double().numpy() for t in vae.encode(torch.from_numpy(np.load(data)["x"])))
+    total = (0.5 * (mean**2 + np.exp(logvar) - 1 - logvar)).mean(axis=0).sum()
+    assert json.loads(run.stdout)["kl"]["total"] == pytest.approx(total, rel=1e-6)
