@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -24,7 +25,47 @@ from rich.text import Text
 from latentkit import defaults
 from latentkit.errors import ExitCode, LatentkitError
 
+def _plain_metavars(command: Any, ctx: Any) -> Any:
+    """Name what each flag takes (PATH, INT, TEXT; nothing for an on/off flag) instead of type names.
+
+    Typer shows ``<bool>``, ``<list[Path]>`` and ``<str>`` by default; an argument is shown by its
+    upper-case name.
+    """
+    from typer.core import TyperArgument
+
+    kinds = {int: "INT", float: "NUMBER", str: "TEXT"}
+    help_option = command.get_help_option(ctx)
+    for param in [*command.params, *([help_option] if help_option is not None else [])]:
+        if isinstance(param, TyperArgument):
+            param.metavar = param.metavar or param.name.upper()
+            param.display_type_rich = lambda ctx: None  # its name says what it is
+        elif param.metavar is not None:
+            continue
+        elif getattr(param, "is_flag", False):
+            param.metavar = ""
+        else:
+            descriptor = param.type_descriptor
+            annotation = descriptor.annotation
+            element = (getattr(annotation, "__args__", None) or (annotation,))[0]
+            is_path = descriptor.is_path or (isinstance(element, type) and issubclass(element, Path))
+            param.metavar = "PATH" if is_path else kinds.get(element, "VALUE")
+    return command
+
+
+class _Group(typer.core.TyperGroup):
+    """The command group, showing plain placeholders in every command's help."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        return _plain_metavars(command, ctx) if command is not None else None
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _plain_metavars(self, ctx)
+        super().format_help(ctx, formatter)
+
+
 app = typer.Typer(
+    cls=_Group,
     name="latentkit",
     help="See what the latent space of a trained VAE or GAN really does.",
     no_args_is_help=True,
@@ -71,6 +112,28 @@ TrustPicklesOpt = Annotated[
     bool, typer.Option("--trust-pickles", help="Allow pickled networks (e.g. pythae encoder.pkl): runs code from the file.")
 ]
 FormatOpt = Annotated[str, typer.Option("--format", help="Figure format: png, svg or pdf.")]
+DpiOpt = Annotated[
+    int, typer.Option("--dpi", help=f"Figure resolution (default {defaults.FIGURE_DPI}: print; figures are sized for a paper column).")
+]
+
+
+def _number(value: float) -> str:
+    """4 decimals, or 2 significant digits in scientific notation for values too small to show so."""
+    if value != value:  # nan
+        return "-"
+    return f"{value:.4f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.1e}"
+
+
+def _print_notes(notes: Any, console: Console) -> None:
+    for text in notes:
+        console.print("[yellow]note:[/yellow] ", end="")
+        console.print(text, markup=False)
+
+
+def _print_caveats(caveats: Any, console: Console) -> None:
+    for text in caveats:
+        console.print("[bold dark_orange]caveat:[/bold dark_orange] ", end="")
+        console.print(text, markup=False)
 
 
 def _config(value: str | None) -> dict[str, Any] | None:
@@ -81,11 +144,65 @@ def _config(value: str | None) -> dict[str, Any] | None:
     return parse_config_option(value)
 
 
+# Seconds between plain progress lines when stderr is not a terminal (a CI log, a file).
+PROGRESS_LINE_SECONDS = 10.0
+
+
+class _ProgressLines:
+    """Plain ``what: done/total (p%), t s`` lines on stderr, at most one per ``interval`` seconds.
+
+    The first and the last line are always printed, so a log shows that the
+    step started and how long it took.
+    """
+
+    def __init__(self, description: str, console: Console, interval: float) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self.description, self.console, self.interval = description, console, interval
+        self.start_time = self._clock()
+        self.last = -float("inf")
+        self.total = self.done = 0
+
+    def start(self, total: int) -> Callable[[int], None]:
+        if not self.total:
+            self.start_time = self._clock()
+        self.total += total
+        self._line(force=True)
+        return self.advance
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        self._line(force=self.done >= self.total)
+
+    def _line(self, *, force: bool) -> None:
+        now = self._clock()
+        if not force and now - self.last < self.interval:
+            return
+        self.last = now
+        share = f" ({self.done / self.total:.0%})" if self.total else ""
+        self.console.print(
+            f"{self.description}: {self.done}/{self.total}{share}, {now - self.start_time:.0f} s",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 @contextmanager
 def _progress(description: str, *, enabled: bool) -> Iterator[Callable[[int], Callable[[int], None]]]:
-    """Yield ``start(total) -> advance(n)``; draws a rich bar on stderr unless disabled."""
+    """Yield ``start(total) -> advance(n)``.
+
+    On a terminal a rich bar is drawn on stderr; elsewhere (CI logs, files)
+    plain progress lines are printed every ``PROGRESS_LINE_SECONDS``. Nothing
+    when disabled (``-q``).
+    """
     if not enabled:
         yield lambda total: (lambda n: None)
+        return
+    console = _console(stderr=True)
+    if not console.is_terminal:
+        yield _ProgressLines(description, console, PROGRESS_LINE_SECONDS).start
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -94,7 +211,7 @@ def _progress(description: str, *, enabled: bool) -> Iterator[Callable[[int], Ca
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=_console(stderr=True),
+        console=console,
         transient=True,
     ) as bar:
 
@@ -111,20 +228,43 @@ def _emit_json(text: str) -> None:
 
 
 # --- commands ---------------------------------------------------------------------------
-@app.callback()
-def _main_options(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bars.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)] = False,
-) -> None:
-    """See what the latent space of a trained VAE or GAN really does."""
-    state.debug = debug
-    state.quiet = quiet
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from latentkit.commands._common import latentkit_version
 
         typer.echo(f"latentkit {latentkit_version()}")
         raise typer.Exit(0)
+
+
+# Flags of the whole program that users also type after the command (`latentkit kl-report X -q`).
+GLOBAL_FLAGS = ("-q", "--quiet", "--debug")
+
+
+def hoist_global_flags(argv: list[str]) -> list[str]:
+    """Move ``-q``/``--quiet``/``--debug`` given after the command to the front, where Typer reads them.
+
+    Tokens after a ``--`` separator are left alone.
+    """
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a in GLOBAL_FLAGS]
+    rest = [a for a in argv[:end] if a not in GLOBAL_FLAGS]
+    return flags + rest + argv[end:]
+
+
+@app.callback()
+def _main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors (also after the command).")] = False,
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="No progress bars or progress lines (also after the command).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_print_version),
+    ] = False,
+) -> None:
+    """See what the latent space of a trained VAE or GAN really does."""
+    state.debug = debug
+    state.quiet = quiet
 
 
 @app.command()
@@ -204,7 +344,7 @@ def kl_report(
     out: OutOpt = None,
     as_json: JsonOpt = False,
     active_threshold: Annotated[
-        float, typer.Option("--active-threshold", help="A dimension is active when Var_x(E[z_i|x]) exceeds this.")
+        float, typer.Option("--active-threshold", help="A dimension is active when Var_x(E\\[z_i|x]) exceeds this (Burda et al. 2016).")
     ] = defaults.ACTIVE_THRESHOLD,
     batch_size: BatchOpt = defaults.BATCH_SIZE,
     limit: LimitOpt = None,
@@ -216,6 +356,7 @@ def kl_report(
     strip_prefix: StripPrefixOpt = None,
     trust_pickles: TrustPicklesOpt = False,
     figure_format: FormatOpt = defaults.FIGURE_FORMAT,
+    dpi: DpiOpt = defaults.FIGURE_DPI,
 ) -> None:
     """Per-dimension KL, total KL and active units of a VAE: which dimensions carry information."""
     from latentkit.commands.kl_report import kl_report as run_kl_report
@@ -236,6 +377,7 @@ def kl_report(
             strip_prefix=strip_prefix,
             trust_pickles=trust_pickles,
             figure_format=figure_format,
+            dpi=dpi,
             progress=progress,
         )
     if as_json:
@@ -254,24 +396,28 @@ def _print_kl_report(report: Any, console: Console) -> None:
     stderr = report.per_dim_stderr if report.per_dim_stderr is not None else np.full_like(report.per_dim, np.nan)
     for i in np.argsort(-report.per_dim, kind="stable"):
         state_text = "[green]active[/green]" if report.active[i] else "[dim]collapsed[/dim]"
+        if report.undecided[i]:
+            state_text += " [yellow](undecided)[/yellow]"
         table.add_row(
             str(i),
-            f"{report.per_dim[i]:.4f}",
-            f"{stderr[i]:.4f}",
+            _number(report.per_dim[i]),
+            _number(stderr[i]),
             f"{report.share[i]:.1%}",
-            f"{report.mean_variance[i]:.4f}",
-            f"{report.mean_sigma2[i]:.4f}",
+            _number(report.mean_variance[i]),
+            _number(report.mean_sigma2[i]),
             state_text,
         )
     console.print(table)
     d = len(report.per_dim)
     console.print(
-        f"total KL [bold]{report.total:.3f}[/bold] nats · active units [bold]{report.active_units}/{d}[/bold] "
+        f"total KL [bold]{_number(report.total)}[/bold] nats · active units [bold]{report.active_units}/{d}[/bold] "
         f"(Var(μ) > {report.threshold:g})"
         + (f" · collapsed: {', '.join(map(str, report.collapsed))}" if report.collapsed else "")
     )
     for note in report.diagnosis:
-        console.print(f"[yellow]diagnosis:[/yellow] {note}")
+        console.print("[yellow]diagnosis:[/yellow] ", end="")
+        console.print(note, markup=False)
+    _print_caveats(report.caveats, console)
     for path in report.files.values():
         console.print(f"wrote {path}")
 
@@ -300,6 +446,7 @@ def interpolate(
     strip_prefix: StripPrefixOpt = None,
     trust_pickles: TrustPicklesOpt = False,
     figure_format: FormatOpt = defaults.FIGURE_FORMAT,
+    dpi: DpiOpt = defaults.FIGURE_DPI,
 ) -> None:
     """Decoded paths between pairs of latent codes, lerp against slerp (VAE: data points; GAN: prior samples)."""
     from latentkit.commands.interpolate import interpolate as run_interpolate
@@ -323,6 +470,7 @@ def interpolate(
             strip_prefix=strip_prefix,
             trust_pickles=trust_pickles,
             figure_format=figure_format,
+            dpi=dpi,
             progress=progress,
         )
     if as_json:
@@ -330,7 +478,7 @@ def interpolate(
     console = _console(stderr=as_json)
     doc = result.document
     table = Table(
-        "mode", "mean ‖z‖", "min ‖z‖", "mean ‖z‖ / √d", "step MSD mean", "step MSD max",
+        "mode", "mean ‖z‖", "min ‖z‖", "mean ‖z‖ / √d", "frame-to-frame MSE mean", "max",
         title=f"{Path(doc['checkpoint']['path']).name}: {doc['settings']['pairs']} paths × {len(result.t)} steps "
         f"between {'data points' if result.endpoints is not None else 'prior samples'}",
     )  # fmt: skip
@@ -346,9 +494,11 @@ def interpolate(
         )
     console.print(table)
     console.print(
-        f"prior norm √d = {result.prior_norm:.3f}; step MSD = mean squared pixel difference between consecutive "
-        "decoded steps (pixel space), per path, averaged over paths"
+        f"prior norm √d = {result.prior_norm:.3f}; frame-to-frame MSE = mean squared pixel difference between "
+        "consecutive decoded steps (pixels in [0, 1]; small = a smooth path), per path, averaged over paths "
+        "(max: each path's largest step)"
     )
+    _print_caveats(result.caveats, console)
     _print_files(result.files, console)
 
 
@@ -391,6 +541,7 @@ def traverse(
     strip_prefix: StripPrefixOpt = None,
     trust_pickles: TrustPicklesOpt = False,
     figure_format: FormatOpt = defaults.FIGURE_FORMAT,
+    dpi: DpiOpt = defaults.FIGURE_DPI,
 ) -> None:
     """Vary one latent dimension at a time around a base code: one row per dimension, with decoder sensitivity."""
     from latentkit.commands.traverse import traverse as run_traverse
@@ -415,6 +566,7 @@ def traverse(
             strip_prefix=strip_prefix,
             trust_pickles=trust_pickles,
             figure_format=figure_format,
+            dpi=dpi,
             progress=progress,
         )
     if as_json:
@@ -440,8 +592,8 @@ def traverse(
         "sensitivity = mean squared change of the decoded output per unit change of the dimension "
         f"(central differences around {doc['settings']['sensitivity_n']} base codes)"
     )
-    for note in result.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+    _print_notes(result.notes, console)
+    _print_caveats(result.caveats, console)
     _print_files(result.files, console)
 
 
@@ -478,6 +630,7 @@ def umap_command(
     strip_prefix: StripPrefixOpt = None,
     trust_pickles: TrustPicklesOpt = False,
     figure_format: FormatOpt = defaults.FIGURE_FORMAT,
+    dpi: DpiOpt = defaults.FIGURE_DPI,
 ) -> None:
     """2-D projection of the posterior means (VAE) or of data and samples together (GAN), with its trustworthiness."""
     from latentkit.commands.embed import embed
@@ -502,6 +655,7 @@ def umap_command(
             strip_prefix=strip_prefix,
             trust_pickles=trust_pickles,
             figure_format=figure_format,
+            dpi=dpi,
             progress=progress,
         )
     if as_json:
@@ -521,8 +675,7 @@ def umap_command(
         f"trustworthiness [bold]{trust['value']:.3f}[/bold] (k = {trust['k']}, on {trust['n']} points; 1 = every "
         "neighbour shown is a real one)"
     )
-    for note in doc["notes"]:
-        console.print(f"[yellow]note:[/yellow] {note}")
+    _print_caveats(result.caveats, console)
     _print_files(result.files, console)
 
 
@@ -533,7 +686,7 @@ def _print_files(files: dict[str, Path], console: Console) -> None:
 
 @app.command()
 def train(
-    model_type: Annotated[str, typer.Argument(help="vae, beta-vae or gan.", metavar="{vae,beta-vae,gan}")],
+    model_type: Annotated[str, typer.Argument(help="vae, beta-vae or gan.", metavar="MODEL_TYPE")],
     data: Annotated[str, typer.Option("--data", help="digits, shapes, a .npz/.npy file or a folder of PNGs.")],
     out: Annotated[Path, typer.Option("--out", help="Checkpoint to write (.safetensors).")],
     beta: Annotated[
@@ -548,10 +701,20 @@ def train(
     ] = None,
     limit: LimitOpt = None,
     seed: SeedOpt = defaults.SEED,
+    device: DeviceOpt = defaults.DEVICE,
+    plugin: Annotated[
+        Optional[str], typer.Option("--plugin", help="Train this plugin's architecture instead of a built-in one.")
+    ] = None,
+    config: Annotated[
+        Optional[str], typer.Option("--config", help="The plugin's config: a JSON file, or inline JSON (with --plugin).")
+    ] = None,
+    plugin_file: PluginFileOpt = None,
 ) -> None:
-    """Train a built-in VAE, β-VAE or GAN and write a checkpoint with full metadata."""
+    """Train a built-in VAE, β-VAE or GAN (or a plugin's, with --plugin) and write a checkpoint with full metadata."""
     from latentkit.commands.train import train as run_train
 
+    console = _console(stderr=True)
+    log = None if state.quiet else (lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True))
     with _progress(f"training {model_type}", enabled=not state.quiet) as progress:
         result = run_train(
             model_type,
@@ -564,9 +727,14 @@ def train(
             learning_rate=learning_rate,
             limit=limit,
             seed=seed,
+            device=device,
+            plugin=plugin,
+            config=_config(config),
+            plugin_files=plugin_file or (),
             progress=progress,
+            log=log,
         )
-    _console().print(f"wrote {result.path} ({result.plugin}, final loss {result.final_loss:.3f})")
+    _console().print(f"wrote {result.path} ({result.plugin}, {result.final_loss_text})", markup=False)
 
 
 @app.command()
@@ -596,7 +764,10 @@ def disentangle(
     data: DataOpt = None,
     metrics: Annotated[
         Optional[str],
-        typer.Option("--metrics", help=f"Comma-separated subset of {','.join(defaults.DISENTANGLE_METRICS)} (default: all the input supports)."),
+        typer.Option(
+            "--metrics",
+            help=f"Comma-separated subset of {', '.join(defaults.DISENTANGLE_METRICS)} (default: all the input supports).",
+        ),
     ] = None,
     n: Annotated[int, typer.Option("--n", help="Observations encoded from the data.")] = defaults.DISENTANGLE_N,
     dci_model: Annotated[
@@ -621,6 +792,7 @@ def disentangle(
     strip_prefix: StripPrefixOpt = None,
     trust_pickles: TrustPicklesOpt = False,
     figure_format: FormatOpt = defaults.FIGURE_FORMAT,
+    dpi: DpiOpt = defaults.FIGURE_DPI,
 ) -> None:
     """Disentanglement scores (MIG, DCI, SAP, modularity, IRS, unsupervised, β-VAE, FactorVAE)."""
     from latentkit.commands.disentangle import disentangle as run_disentangle
@@ -647,6 +819,7 @@ def disentangle(
             strip_prefix=strip_prefix,
             trust_pickles=trust_pickles,
             figure_format=figure_format,
+            dpi=dpi,
             progress=progress,
         )
     if as_json:
@@ -661,8 +834,8 @@ def disentangle(
         table.add_row(name, shown, *extra)
     console.print(table)
     console.print("time per metric: " + ", ".join(f"{m} {t:.2f} s" for m, t in report.timings.items()))
-    for note in report.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+    _print_notes(report.notes, console)
+    _print_caveats(report.caveats, console)
     for path in report.files.values():
         console.print(f"wrote {path}")
 
@@ -677,6 +850,7 @@ def main(argv: list[str] | None = None) -> int:
     from latentkit.allocator import retain_freed_memory
 
     retain_freed_memory()  # before torch allocates anything
+    argv = hoist_global_flags(list(sys.argv[1:] if argv is None else argv))
     try:
         status = app(args=argv, prog_name="latentkit", standalone_mode=False)
     except LatentkitError as exc:

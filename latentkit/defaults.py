@@ -17,7 +17,7 @@ DEVICE = "cpu"
 BATCH_SIZE = 64
 OUT_ROOT = "latentkit-out"  # outputs go to OUT_ROOT/<checkpoint stem>/ unless --out
 FIGURE_FORMAT = "png"
-FIGURE_DPI = 120
+FIGURE_DPI = 300  # print resolution; figures are sized for a paper column (figures/style.py)
 JSON_SCHEMA_VERSION = 1
 CHECKPOINT_FORMAT = "1"
 # Encoded codes are cached here (see latentkit/codes_cache.py); else $XDG_CACHE_HOME/latentkit.
@@ -60,9 +60,9 @@ DISENTANGLE_METRICS = (
     "modularity",
     "irs",
     "unsupervised",
-    "beta-vae",
-    "factor-vae",
-)
+    "beta_vae",
+    "factor_vae",
+)  # the JSON's score names start with these; --metrics also accepts beta-vae and factor-vae
 DCI_MODEL = "reference"  # sklearn GradientBoostingClassifier(); "fast" = LightGBM
 DCI_N_JOBS = -1  # threads fitting factors at once; -1 = one per factor (see analysis/dci.py)
 # "fast" DCI: LightGBM trees grown like the reference GBT (100 rounds, rate 0.1, depth 3,
@@ -113,3 +113,18 @@ UMAP_PIXEL_COMPONENTS = 50  # joint data/generated projections start from this m
 TRUSTWORTHINESS_K = 10
 TRUSTWORTHINESS_SUBSAMPLE = 2_000
 TRUSTWORTHINESS_WARN = 0.9  # below this, the projection invents neighbourhoods: say so
+
+# --- caveats: when a figure or a diagnosis must say what the data cannot support -----------
+# Below this many points, Var(μ) is too uncertain to call a dimension active or collapsed:
+# for Gaussian means its relative standard error is √(2/(n−1)) = 0.2 at n = 51.
+ACTIVITY_MIN_N = 51
+# A dimension whose Var(μ) is within this many standard errors of the threshold is undecided.
+ACTIVITY_UNDECIDED_SE = 2.0
+# Decoded cells that differ by less than one grey level of an 8-bit image look identical.
+IDENTICAL_PIXEL_RANGE = 1.0 / 255.0
+# The KL axis of kl-report never spans less than this (nats): a collapsed model's
+# 1e-5 nats stay flat bars, not a landscape.
+KL_AXIS_MIN_NATS = 0.1
+# Points encoded to judge whether a model is collapsed where a command needs few of them
+# (interpolate's endpoints).
+COLLAPSE_CHECK_N = 512

@@ -93,12 +93,18 @@ def train_vae(
     seed: int = SEED,
     device: str = DEVICE,
     progress: Progress | None = None,
+    plugin: Plugin | None = None,
+    config: dict[str, Any] | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> TrainResult:
-    """Train a β-VAE (β = 1: the plain VAE) with Adam on ``source``."""
+    """Train a β-VAE (β = 1: the plain VAE) with Adam on ``source``.
+
+    ``plugin`` (with its ``config``) trains a plugin's architecture instead of a built-in one.
+    """
     if not (isinstance(beta, (int, float)) and math.isfinite(beta) and beta >= 0):
         raise LatentkitError(f"beta must be a number >= 0, got {beta!r}", fix="use e.g. --beta 1 or --beta 8")
     plugin, model, batches = _prepare(
-        source, "vae", plugin_name, latent_dim, epochs, batch_size, learning_rate, seed, device
+        source, "vae", plugin_name, latent_dim, epochs, batch_size, learning_rate, seed, device, plugin, config
     )
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     noise = torch.Generator(device=device).manual_seed(seed)
@@ -118,9 +124,11 @@ def train_vae(
                 sums[key] += value.detach().double() * x.shape[0]  # no .item(): no device sync per step
             seen += x.shape[0]
         history.append(_epoch_record(epoch, sums, seen))
+        if on_epoch is not None:
+            on_epoch(history[-1])
         _report(progress, epoch, epochs, history[-1]["loss"])
     model.eval()
-    return TrainResult(model=model, plugin=plugin.name, config=model.config, history=history, kind="vae")
+    return TrainResult(model=model, plugin=plugin.name, config=_model_config(model, config), history=history, kind="vae")
 
 
 def train_gan(
@@ -134,11 +142,23 @@ def train_gan(
     seed: int = SEED,
     device: str = DEVICE,
     progress: Progress | None = None,
+    plugin: Plugin | None = None,
+    config: dict[str, Any] | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> TrainResult:
-    """Train a GAN on ``source`` with the non-saturating loss; only the generator is returned."""
+    """Train a GAN on ``source`` with the non-saturating loss; only the generator is returned.
+
+    ``plugin`` (with its ``config``) trains a plugin's generator; it must offer
+    ``make_discriminator()`` like the built-in ones.
+    """
     plugin, generator, batches = _prepare(
-        source, "gan", plugin_name, latent_dim, epochs, batch_size, learning_rate, seed, device
+        source, "gan", plugin_name, latent_dim, epochs, batch_size, learning_rate, seed, device, plugin, config
     )
+    if not callable(getattr(generator, "make_discriminator", None)):
+        raise LatentkitError(
+            f"plugin {plugin.name!r} builds a generator without make_discriminator(), so latentkit cannot train it",
+            fix="add make_discriminator() to the generator, or train it elsewhere and save it with latentkit.save",
+        )
     discriminator = generator.make_discriminator().to(device)
     generator_optimizer = torch.optim.Adam(generator.parameters(), lr=learning_rate, betas=GAN_ADAM_BETAS)
     discriminator_optimizer = torch.optim.Adam(discriminator.parameters(), lr=learning_rate, betas=GAN_ADAM_BETAS)
@@ -171,9 +191,13 @@ def train_gan(
             sums["discriminator_loss"] += discriminator_loss.detach().double() * n
             seen += n
         history.append(_epoch_record(epoch, sums, seen))
+        if on_epoch is not None:
+            on_epoch(history[-1])
         _report(progress, epoch, epochs, history[-1]["loss"])
     generator.eval()
-    return TrainResult(model=generator, plugin=plugin.name, config=generator.config, history=history, kind="gan")
+    return TrainResult(
+        model=generator, plugin=plugin.name, config=_model_config(generator, config), history=history, kind="gan"
+    )
 
 
 def negative_elbo_terms(
@@ -182,12 +206,19 @@ def negative_elbo_terms(
     """The two terms of the negative ELBO for a batch, each averaged over it:
     Bernoulli reconstruction (binary cross-entropy summed over pixels) of one
     reparameterised sample z = mean + σ·ε, and the closed-form KL(q(z|x) || N(0, I))
-    (Kingma & Welling 2014)."""
+    (Kingma & Welling 2014). A model without ``decode_logits`` (a plugin's) is
+    scored on the probabilities ``decode(z)`` returns."""
     mean, logvar = model.encode(x)
     epsilon = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
     z = mean + torch.exp(0.5 * logvar) * epsilon
-    logits = model.decode_logits(z)
-    recon = F.binary_cross_entropy_with_logits(logits, x.reshape(logits.shape), reduction="none")
+    if hasattr(model, "decode_logits"):
+        logits = model.decode_logits(z)
+        recon = F.binary_cross_entropy_with_logits(logits, x.reshape(logits.shape), reduction="none")
+    else:
+        probabilities = model.decode(z)
+        recon = F.binary_cross_entropy(
+            probabilities.clamp(1e-6, 1 - 1e-6), x.reshape(probabilities.shape), reduction="none"
+        )
     kl = 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar)
     return recon.flatten(1).sum(dim=1).mean(), kl.sum(dim=1).mean()
 
@@ -202,8 +233,14 @@ def _prepare(
     learning_rate: float,
     seed: int,
     device: str,
+    plugin: Plugin | None = None,
+    config: dict[str, Any] | None = None,
 ) -> tuple[Plugin, nn.Module, _ShuffledBatches]:
-    """Check the settings, seed torch, build the model on ``device`` and set up the data."""
+    """Check the settings, seed torch, build the model on ``device`` and set up the data.
+
+    Without ``plugin`` the built-in architecture for the data is built; with it,
+    ``plugin.build(config)``, checked to make images of the data's shape.
+    """
     _require_positive_int("epochs", epochs)
     _require_positive_int("batch_size", batch_size)
     if not (isinstance(learning_rate, (int, float)) and math.isfinite(learning_rate) and learning_rate > 0):
@@ -213,12 +250,40 @@ def _prepare(
     if len(source) == 0:
         raise LatentkitError(f"data source {source.name!r} is empty", fix="use data with at least one image")
     image_shape = tuple(int(size) for size in source.image_shape)
-    plugin = _builtin_plugin(kind, plugin_name or default_plugin_name(kind, image_shape))  # type: ignore[arg-type]
-
     torch.manual_seed(seed)
-    model = plugin.build({"image_shape": list(image_shape), "latent_dim": latent_dim}).to(device)
+    if plugin is None:
+        plugin = _builtin_plugin(kind, plugin_name or default_plugin_name(kind, image_shape))  # type: ignore[arg-type]
+        model = plugin.build({"image_shape": list(image_shape), "latent_dim": latent_dim}).to(device)
+    else:
+        if plugin.kind != kind:
+            raise LatentkitError(
+                f"plugin {plugin.name!r} builds a {plugin.kind.upper()}, not a {kind.upper()}",
+                fix=f"train it as {'gan' if plugin.kind == 'gan' else 'vae'}",
+            )
+        model = plugin.build(dict(config or {})).to(device)
+        _check_output_shape(model, kind, image_shape, plugin.name, source.name, device)
     shuffle = torch.Generator().manual_seed(seed)
     return plugin, model, _ShuffledBatches(source, image_shape, batch_size, shuffle, torch.device(device))
+
+
+def _model_config(model: nn.Module, given: dict[str, Any] | None) -> dict[str, Any]:
+    """The config to save: the model's own ``config`` attribute, else the one it was built from."""
+    own = getattr(model, "config", None)
+    return dict(own) if isinstance(own, dict) else dict(given or {})
+
+
+def _check_output_shape(
+    model: nn.Module, kind: str, image_shape: tuple[int, ...], name: str, data: str, device: str
+) -> None:
+    """A plugin's model must make images of the data's shape, or the loss is meaningless."""
+    with torch.no_grad():
+        z = torch.zeros(1, int(model.latent_dim), device=device)
+        made = model.decode(z) if kind == "vae" else model.generate(z)
+    if tuple(made.shape[1:]) != tuple(image_shape):
+        raise LatentkitError(
+            f"plugin {name!r} makes images of shape {list(made.shape[1:])} but {data} holds {list(image_shape)}",
+            fix="pass --config for the data's image size, or --data with images the model makes",
+        )
 
 
 def _builtin_plugin(kind: str, name: str) -> Plugin:

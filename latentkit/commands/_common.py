@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from latentkit.defaults import DEVICE, FIGURE_FORMAT, OUT_ROOT
+from latentkit.defaults import DEVICE, FIGURE_DPI, FIGURE_FORMAT, OUT_ROOT
 from latentkit.errors import LatentkitError
 
 _VERSIONED = ("latentkit-cli", "torch", "numpy", "scikit-learn", "safetensors", "matplotlib", "umap-learn", "lightgbm")
@@ -88,9 +88,12 @@ def open_checkpoint(
     )
 
 
-def format_option(figure_format: str) -> dict[str, Any]:
-    """The ``--format`` flag of a reproducing command line (left out at its default)."""
-    return {"--format": figure_format if figure_format != FIGURE_FORMAT else None}
+def format_option(figure_format: str, dpi: int = FIGURE_DPI) -> dict[str, Any]:
+    """The ``--format`` and ``--dpi`` flags of a reproducing command line (left out at their defaults)."""
+    return {
+        "--format": figure_format if figure_format != FIGURE_FORMAT else None,
+        "--dpi": dpi if dpi != FIGURE_DPI else None,
+    }
 
 
 def model_options(

@@ -40,6 +40,8 @@ from latentkit.commands._common import (
     require_vae,
 )
 from latentkit.defaults import (
+    ACTIVE_THRESHOLD,
+    ACTIVITY_MIN_N,
     BATCH_SIZE,
     BETA_VAE_NUM_EVAL,
     BETA_VAE_NUM_TRAIN,
@@ -51,6 +53,7 @@ from latentkit.defaults import (
     DISENTANGLE_N,
     FACTOR_VAE_NUM_EVAL,
     FACTOR_VAE_NUM_TRAIN,
+    FIGURE_DPI,
     FIGURE_FORMAT,
     JSON_SCHEMA_VERSION,
     NUM_BINS,
@@ -61,7 +64,7 @@ from latentkit.errors import LatentkitError
 from latentkit.outputs import atomic_write_json, prepare_out_dir, to_json
 
 JSON_NAME = "disentangle.json"
-SAMPLER_METRICS = ("beta-vae", "factor-vae")
+SAMPLER_METRICS = ("beta_vae", "factor_vae")
 DCI_MODELS = ("reference", "fast")
 # Scores a bootstrap resample recomputes (the sampler scores draw fresh data instead).
 ARRAY_METRICS = tuple(m for m in DISENTANGLE_METRICS if m not in SAMPLER_METRICS)
@@ -72,7 +75,10 @@ def parse_metrics(metrics: str | Sequence[str] | None) -> tuple[str, ...]:
     """``"mig,dci"`` or a list → validated metric names (None: every metric)."""
     if metrics is None:
         return DISENTANGLE_METRICS
-    names = [m.strip() for m in (metrics.split(",") if isinstance(metrics, str) else metrics) if m.strip()]
+    # one spelling everywhere: the JSON's names (beta_vae.eval_accuracy); beta-vae is accepted too
+    names = [
+        m.strip().replace("-", "_") for m in (metrics.split(",") if isinstance(metrics, str) else metrics) if m.strip()
+    ]
     unknown = [m for m in names if m not in DISENTANGLE_METRICS]
     if unknown or not names:
         raise LatentkitError(
@@ -337,7 +343,7 @@ def run_array_metric(
 
 def run_sampler_metric(metric: str, sampler: Any, *, seed: int, num_train: int, num_eval: int) -> MetricRun:
     """β-VAE or FactorVAE score: fresh observations drawn with one factor held fixed."""
-    if metric == "beta-vae":
+    if metric == "beta_vae":
         from latentkit.analysis.beta_vae import beta_vae_score
 
         r = beta_vae_score(sampler, num_train=num_train, num_eval=num_eval, seed=seed)
@@ -402,7 +408,8 @@ class DisentangleReport:
     notes: list[str]
     document: dict[str, Any] = field(repr=False)
     matrices: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per metric (not in the JSON)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per metric and bootstrap (not in the JSON)
+    caveats: list[str] = field(default_factory=list)  # what the scores cannot support (also on the heat maps)
     files: dict[str, Path] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -432,6 +439,7 @@ def disentangle(
     strip_prefix: str | None = None,
     trust_pickles: bool = False,
     figure_format: str = FIGURE_FORMAT,
+    dpi: int = FIGURE_DPI,
     progress: Callable[[int], Callable[[int], None]] | None = None,
 ) -> DisentangleReport:
     """Disentanglement scores of a VAE checkpoint over ``data``, or of precomputed ``codes``.
@@ -444,6 +452,9 @@ def disentangle(
     """
     import time
 
+    from latentkit.figures.style import check_dpi
+
+    check_dpi(dpi)
     asked = metrics is not None
     chosen = parse_metrics(metrics)
     if dci_model not in DCI_MODELS:
@@ -497,10 +508,16 @@ def disentangle(
     for metric in chosen:
         start = time.perf_counter()
         if metric in SAMPLER_METRICS:
-            defaults = (BETA_VAE_NUM_TRAIN, BETA_VAE_NUM_EVAL) if metric == "beta-vae" else (FACTOR_VAE_NUM_TRAIN, FACTOR_VAE_NUM_EVAL)
+            defaults = (BETA_VAE_NUM_TRAIN, BETA_VAE_NUM_EVAL) if metric == "beta_vae" else (FACTOR_VAE_NUM_TRAIN, FACTOR_VAE_NUM_EVAL)
             run = run_sampler_metric(
                 metric, factor_data.sampler, seed=seed, num_train=num_train or defaults[0], num_eval=num_eval or defaults[1]
             )
+            if codes is None:
+                notes.append(
+                    f"{metric}: draws its own observations by factor ({num_train or defaults[0]:,} training and "
+                    f"{num_eval or defaults[1]:,} evaluation votes), so --n does not apply to it; "
+                    "set --num-train/--num-eval to trade time for precision"
+                )
         else:
             run = run_array_metric(metric, factor_data, dci_model=dci_model, seed=seed)
         timings[metric] = time.perf_counter() - start
@@ -515,9 +532,24 @@ def disentangle(
 
     intervals = {}
     if bootstrap:
+        start = time.perf_counter()
         array_metrics = [m for m in chosen if m in ARRAY_METRICS]
         intervals = bootstrap_intervals(
             factor_data, array_metrics, scores, resamples=bootstrap, seed=seed, dci_model=dci_model
+        )
+        timings["bootstrap"] = time.perf_counter() - start
+
+    from latentkit.analysis import caveats as caveat
+    from latentkit.analysis.active_units import active_mask
+
+    code_variance = factor_data.codes.astype(np.float64).var(axis=0)
+    n_active = int(active_mask(code_variance, ACTIVE_THRESHOLD).sum())
+    small = caveat.small_sample(len(factor_data.codes), what="rows")
+    caveats = [small] if small else []
+    collapsed = caveat.collapsed_model(n_active, factor_data.codes.shape[1])
+    if collapsed and len(factor_data.codes) >= ACTIVITY_MIN_N:
+        caveats.append(
+            collapsed + "; the scores and heat maps then measure noise in nearly constant codes, not disentanglement"
         )
 
     n_rows = len(factor_data.codes)
@@ -552,6 +584,7 @@ def disentangle(
         "estimation": estimation,
         "matrices": {name: matrix for name, matrix in matrices.items()},
         "notes": notes,
+        "caveats": caveats,
         "figures": figures,
         "versions": library_versions(_VERSIONS),
         "provenance": provenance(
@@ -568,24 +601,25 @@ def disentangle(
                 "--bin-factors": bin_factors,
                 "--num-train": num_train,
                 "--num-eval": num_eval,
-                **format_option(figure_format),
+                **format_option(figure_format, dpi),
                 **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
             },
         ),
     }
-    report = DisentangleReport(scores, intervals, notes, document, matrices, timings)
+    report = DisentangleReport(scores, intervals, notes, document, matrices, timings, caveats=caveats)
     if write and out_dir is not None:
         from latentkit.figures.heatmap import plot_factor_code_matrix
 
         if "mutual_information" in figures:
             report.files["mutual_information"] = plot_factor_code_matrix(
                 matrices["mutual_information"], factor_data.factor_names, out_dir / figures["mutual_information"],
-                title="mutual information I(z_i; v_j)", value_label="nats", fmt=figure_format,
+                title="mutual information I(z_i; v_j)", value_label="nats", caveats=caveats, fmt=figure_format, dpi=dpi,
             )  # fmt: skip
         if "dci_importance" in figures:
             report.files["dci_importance"] = plot_factor_code_matrix(
                 matrices["dci_importance"], factor_data.factor_names, out_dir / figures["dci_importance"],
-                title=f"DCI importance ({dci_model} classifier)", value_label="importance", fmt=figure_format,
+                title=f"DCI importance ({dci_model} classifier)", value_label="importance", caveats=caveats,
+                fmt=figure_format, dpi=dpi,
             )  # fmt: skip
         report.files["json"] = atomic_write_json(out_dir / JSON_NAME, document)
     return report

@@ -19,7 +19,7 @@ re-plotted without recomputing) and a scatter figure.
 ``points``           data, generated: how many of each
 ``color``            by (y, a factor name, source, or null), names
 ``trustworthiness``  value, k, n (the subsample it was computed on)
-``notes``            warnings for the reader of the picture
+``caveats``          warnings for the reader of the picture (also drawn on it)
 ``figures``          ``embedding``; ``arrays``: the .npz file name
 ``provenance``       latentkit_version, versions, and a reproducing command
 ===================  ===========================================================
@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from latentkit.analysis import caveats as caveat
 from latentkit.analysis.active_units import active_mask
 from latentkit.commands._common import (
     format_option,
@@ -53,14 +54,15 @@ from latentkit.commands._common import (
 )
 from latentkit.defaults import (
     ACTIVE_THRESHOLD,
+    ACTIVITY_MIN_N,
     BATCH_SIZE,
     DEVICE,
+    FIGURE_DPI,
     FIGURE_FORMAT,
     JSON_SCHEMA_VERSION,
     SEED,
     TRUSTWORTHINESS_K,
     TRUSTWORTHINESS_SUBSAMPLE,
-    TRUSTWORTHINESS_WARN,
     UMAP_EXACT_KNN_MAX,
     UMAP_METHOD,
     UMAP_METHODS,
@@ -88,6 +90,7 @@ class Embedding:
     color_by: str | None
     features: np.ndarray  # (m, k) what was projected: posterior means, or PCA features of pixels
     trustworthiness: float
+    caveats: list[str]  # what the picture cannot support (also drawn on it)
     document: dict[str, Any] = field(repr=False)
     out_dir: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
@@ -136,6 +139,7 @@ def embed(
     strip_prefix: str | None = None,
     trust_pickles: bool = False,
     figure_format: str = FIGURE_FORMAT,
+    dpi: int = FIGURE_DPI,
     write: bool = True,
     progress: Callable[[int], Callable[[int], None]] | None = None,
 ) -> Embedding:
@@ -147,8 +151,9 @@ def embed(
     ``generated`` asks a VAE for the joint data/prior-sample projection a GAN
     always gets.
     """
-    from latentkit.figures.style import check_format
+    from latentkit.figures.style import check_dpi, check_format
 
+    check_dpi(dpi)
     if method not in UMAP_METHODS:
         raise LatentkitError(f"unknown --method {method!r}", fix=f"use one of {', '.join(UMAP_METHODS)}")
     if neighbors < 2:
@@ -206,7 +211,7 @@ def embed(
     )
     if advance:
         advance(1)
-    notes = _notes(features, space, trust, method)
+    caveats = _caveats(features, space, trust, method)
 
     figures = {"embedding": f"embedding.{figure_format}"}
     document = {
@@ -230,7 +235,7 @@ def embed(
         "points": {"data": len(rows), "generated": len(rows) if joint else 0},
         "color": {"by": "source" if joint else color_by, "names": color_names},
         "trustworthiness": {"value": trust, "k": TRUSTWORTHINESS_K, "n": trust_n},
-        "notes": notes,
+        "caveats": caveats,
         "figures": figures if write else {},
         "arrays": ARRAYS_NAME if write else None,
         "provenance": provenance(
@@ -246,7 +251,7 @@ def embed(
                 "--min-dist": min_dist if min_dist != UMAP_MIN_DIST else None,
                 "--seed": seed,
                 "--batch-size": batch_size,
-                **format_option(figure_format),
+                **format_option(figure_format, dpi),
                 **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
             },
         ),
@@ -258,31 +263,30 @@ def embed(
         color_by="source" if joint else color_by,
         features=features,
         trustworthiness=trust,
+        caveats=caveats,
         document=document,
     )
     if write:
-        _write(result, out or default_out_dir(checkpoint), figures, figure_format, Path(checkpoint).name, method, space)
+        _write(
+            result, out or default_out_dir(checkpoint), figures, figure_format, Path(checkpoint).name, method, space, dpi
+        )
     return result
 
 
-def _notes(features: np.ndarray, space: str, trust: float, method: str) -> list[str]:
-    """Warnings a reader of the picture needs: structure at a scale the model ignores, low trust."""
-    notes = []
+def _caveats(features: np.ndarray, space: str, trust: float, method: str) -> list[str]:
+    """Warnings a reader of the picture needs: a collapsed model, too few points, low trust."""
+    found = []
     if space == "posterior_mean":
-        active = active_mask(features.astype(np.float64).var(axis=0), ACTIVE_THRESHOLD)
-        if not active.any():
-            notes.append(
-                f"No latent dimension is active (Var(μ) ≤ {ACTIVE_THRESHOLD:g} everywhere): the posterior means "
-                "barely move, and the picture, scaled to fill the plot, magnifies structure at a scale the "
-                "decoder largely ignores."
-            )
-    if trust < TRUSTWORTHINESS_WARN:
-        notes.append(
-            f"Trustworthiness {trust:.3f} is below {TRUSTWORTHINESS_WARN:g}: some neighbourhoods in the picture are "
-            "not neighbourhoods of the projected points; do not read clusters into it"
-            + (" (two linear components miss the rest)." if method == "pca" else " (compare with --method pca).")
-        )
-    return notes
+        n = len(features)
+        found.append(caveat.small_sample(n))
+        if n >= ACTIVITY_MIN_N:
+            active = active_mask(features.astype(np.float64).var(axis=0), ACTIVE_THRESHOLD)
+            collapsed = caveat.collapsed_model(int(active.sum()), features.shape[1])
+            if collapsed:
+                collapsed += "; the picture, scaled to fill the plot, magnifies structure the decoder largely ignores"
+            found.append(collapsed)
+    found.append(caveat.low_trustworthiness(trust, method))
+    return [c for c in found if c]
 
 
 def _features(
@@ -347,6 +351,7 @@ def _write(
     checkpoint_name: str,
     method: str,
     space: str,
+    dpi: int,
 ) -> None:
     from latentkit.figures.scatter import SOURCE_COLORS, plot_embedding
     from latentkit.outputs import atomic_write_json, atomic_write_npz, prepare_out_dir
@@ -373,6 +378,8 @@ def _write(
         title=f"{checkpoint_name}: {what}, {METHOD_LABELS[method] if method != 'pca' else 'PCA'}\n"
         f"n = {len(result.embedding)} · trustworthiness {trust['value']:.3f} (k = {trust['k']})",
         axis_label=METHOD_LABELS[method],
+        caveats=result.caveats,
         fmt=fmt,
+        dpi=dpi,
     )
     result.files["json"] = atomic_write_json(out_dir / JSON_NAME, result.document)

@@ -17,6 +17,7 @@ and one grid figure with the modes side by side.
 ``prior_norm``    √d, the typical norm of a prior sample
 ``endpoints``     kind (posterior_mean | prior_sample), rows ((pairs, 2) data
                   rows, or null), norm_mean (mean norm of the endpoints)
+``caveats``       what the figure cannot support (collapsed model, identical cells)
 ``modes.<mode>``  norm {mean, min, per_pair_mean} along the paths, norm_ratio
                   (mean / √d); smoothness {mean, max, worst, per_pair_mean,
                   per_pair_max}: per path, the mean and the max of the mean
@@ -37,11 +38,14 @@ from typing import Any
 
 import numpy as np
 
+from latentkit.analysis import caveats as caveat
+from latentkit.analysis.active_units import active_mask
 from latentkit.analysis.interpolation import lerp, slerp
 from latentkit.analysis.path_metrics import path_norms, path_smoothness, prior_norm
 from latentkit.commands._common import (
     format_option,
     checkpoint_document,
+    choose_rows,
     default_out_dir,
     model_options,
     open_checkpoint,
@@ -49,8 +53,11 @@ from latentkit.commands._common import (
     provenance,
 )
 from latentkit.defaults import (
+    ACTIVE_THRESHOLD,
     BATCH_SIZE,
+    COLLAPSE_CHECK_N,
     DEVICE,
+    FIGURE_DPI,
     FIGURE_FORMAT,
     INTERPOLATE_MODE,
     INTERPOLATE_MODES,
@@ -78,6 +85,8 @@ class Interpolation:
     endpoints: np.ndarray | None  # (pairs, 2) data rows (VAE), None for prior samples
     prior_norm: float
     metrics: dict[str, dict[str, Any]]  # per mode, as in the JSON
+    originals: np.ndarray | None  # (pairs, 2, C, H, W) the data images at the endpoints (VAE)
+    caveats: list[str]  # what the figure cannot support (also drawn on it)
     document: dict[str, Any] = field(repr=False)
     out_dir: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
@@ -149,6 +158,7 @@ def interpolate(
     strip_prefix: str | None = None,
     trust_pickles: bool = False,
     figure_format: str = FIGURE_FORMAT,
+    dpi: int = FIGURE_DPI,
     write: bool = True,
     progress: Callable[[int], Callable[[int], None]] | None = None,
 ) -> Interpolation:
@@ -161,10 +171,11 @@ def interpolate(
     number of ``from_index``). With ``write`` the JSON, the arrays and the
     figure go to ``out`` (default ``latentkit-out/<stem>/``).
     """
-    from latentkit.figures.style import check_format
+    from latentkit.figures.style import check_dpi, check_format
 
     n_pairs = check_settings(mode, steps, pairs, from_index, to_index)
     check_format(figure_format)
+    check_dpi(dpi)
     ckpt = open_checkpoint(
         checkpoint,
         device=device,
@@ -188,15 +199,26 @@ def interpolate(
 
     source = None
     endpoints = None
+    originals = None
+    check_rows = np.zeros(0, dtype=np.int64)
     if ckpt.kind == "vae":
         source = open_source(data, ckpt, limit=None, seed=seed)
         endpoints = _data_endpoints(len(source), n_pairs, from_index, to_index, seed, source.name)
-    total = (endpoints.size if endpoints is not None else 0) + len(modes) * n_pairs * steps
+        # a sample of the data, to say whether the model is collapsed (the endpoints alone are too few)
+        check_rows = choose_rows(len(source), None, default=COLLAPSE_CHECK_N, seed=seed, name=source.name)
+    total = (endpoints.size + len(check_rows) if endpoints is not None else 0) + len(modes) * n_pairs * steps
     advance = progress(total) if progress else None
+    caveats: list[str] = []
     if endpoints is not None:
         rows = endpoints.ravel()
         ends = encode_rows(ckpt.model, source, rows, batch_size=batch_size, device=device, progress=advance)
         ends = ends.reshape(n_pairs, 2, -1)
+        originals = source.get(rows).reshape(n_pairs, 2, *source.image_shape)
+        sample = encode_rows(ckpt.model, source, check_rows, batch_size=batch_size, device=device, progress=advance)
+        n_active = int(active_mask(sample.astype(np.float64).var(axis=0), ACTIVE_THRESHOLD).sum())
+        caveats += [
+            c for c in (caveat.small_sample(len(check_rows)), caveat.collapsed_model(n_active, ckpt.latent_dim)) if c
+        ]
     else:
         ends = prior_codes(ckpt.model, 2 * n_pairs, seed=seed).reshape(n_pairs, 2, -1)
     start, end = ends[:, 0], ends[:, 1]
@@ -207,6 +229,9 @@ def interpolate(
     )
     latent_dim = ckpt.latent_dim
     metrics = {m: path_metrics(codes[i], images[i], latent_dim) for i, m in enumerate(modes)}
+    identical = caveat.identical_cells_caveat(images)
+    if identical:
+        caveats.append(identical)
 
     figures = {"grid": f"interpolate.{figure_format}"}
     document = {
@@ -230,6 +255,7 @@ def interpolate(
             "norm_mean": float(np.linalg.norm(ends.astype(np.float64), axis=-1).mean()),
         },
         "modes": metrics,
+        "caveats": caveats,
         "figures": figures if write else {},
         "arrays": ARRAYS_NAME if write else None,
         "provenance": provenance(
@@ -244,7 +270,7 @@ def interpolate(
                 "--to": list(to_index) or None,
                 "--seed": seed,
                 "--batch-size": batch_size,
-                **format_option(figure_format),
+                **format_option(figure_format, dpi),
                 **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
             },
         ),
@@ -257,10 +283,12 @@ def interpolate(
         endpoints=endpoints,
         prior_norm=prior_norm(latent_dim),
         metrics=metrics,
+        originals=originals,
+        caveats=caveats,
         document=document,
     )
     if write:
-        _write(result, out or default_out_dir(checkpoint), figures, figure_format, Path(checkpoint).name)
+        _write(result, out or default_out_dir(checkpoint), figures, figure_format, Path(checkpoint).name, dpi)
     return result
 
 
@@ -286,7 +314,9 @@ def _data_endpoints(
     return rows.astype(np.int64).reshape(pairs, 2)
 
 
-def _write(result: Interpolation, out: str | Path, figures: dict[str, str], fmt: str, checkpoint_name: str) -> None:
+def _write(
+    result: Interpolation, out: str | Path, figures: dict[str, str], fmt: str, checkpoint_name: str, dpi: int
+) -> None:
     from latentkit.figures.grid import plot_interpolation_grid
     from latentkit.outputs import atomic_write_json, atomic_write_npz, prepare_out_dir
 
@@ -302,7 +332,7 @@ def _write(result: Interpolation, out: str | Path, figures: dict[str, str], fmt:
         row_labels = [f"prior pair {k + 1}" for k in range(result.codes.shape[1])]
     notes = [
         f"mean ‖z‖ {m['norm']['mean']:.2f} (√d = {result.prior_norm:.2f}) · "
-        f"step MSD {m['smoothness']['mean']:.2g}"
+        f"frame-to-frame MSE {m['smoothness']['mean']:.2g}"
         for m in (result.metrics[mode] for mode in result.modes)
     ]
     result.files["figure"] = plot_interpolation_grid(
@@ -311,7 +341,10 @@ def _write(result: Interpolation, out: str | Path, figures: dict[str, str], fmt:
         result.modes,
         out_dir / figures["grid"],
         row_labels=row_labels,
+        originals=result.originals,
         mode_notes=notes,
+        caveats=result.caveats,
+        dpi=dpi,
         title=f"{checkpoint_name}: paths between "
         + ("posterior means of data points" if result.endpoints is not None else "prior samples"),
         fmt=fmt,

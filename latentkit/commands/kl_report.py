@@ -26,7 +26,18 @@ from latentkit.commands._common import (
     provenance,
     require_vae,
 )
-from latentkit.defaults import ACTIVE_THRESHOLD, BATCH_SIZE, DEVICE, FIGURE_FORMAT, JSON_SCHEMA_VERSION, SEED
+from latentkit.analysis import caveats as caveat
+from latentkit.defaults import (
+    ACTIVE_THRESHOLD,
+    ACTIVITY_MIN_N,
+    ACTIVITY_UNDECIDED_SE,
+    BATCH_SIZE,
+    DEVICE,
+    FIGURE_DPI,
+    FIGURE_FORMAT,
+    JSON_SCHEMA_VERSION,
+    SEED,
+)
 from latentkit.errors import LatentkitError
 from latentkit.outputs import atomic_write_json, prepare_out_dir, to_json
 
@@ -52,6 +63,8 @@ class KLReport:
     threshold: float
     n: int
     diagnosis: list[str]
+    caveats: list[str]  # what the figure and the numbers cannot support (also drawn on the figure)
+    undecided: np.ndarray  # bool mask: Var(μ) too close to the threshold for this n
     document: dict[str, Any] = field(repr=False)
     out_dir: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
@@ -68,21 +81,61 @@ class KLReport:
         return to_json(self.document)
 
 
-def diagnose(per_dim: np.ndarray, active: np.ndarray, mean_sigma2: np.ndarray) -> list[str]:
-    """Short, actionable readings of a KL report (empty when nothing stands out)."""
+def training_beta(metadata: dict[str, str]) -> float | None:
+    """β recorded in a checkpoint's ``latentkit.training`` metadata, or None when it does not say."""
+    import json
+
+    try:
+        beta = json.loads(metadata.get("training") or "{}").get("beta")
+    except (ValueError, AttributeError):
+        return None
+    return float(beta) if isinstance(beta, (int, float)) and not isinstance(beta, bool) else None
+
+
+def diagnose(
+    per_dim: np.ndarray,
+    active: np.ndarray,
+    mean_sigma2: np.ndarray,
+    *,
+    n: int,
+    beta: float | None = None,
+    undecided: np.ndarray | None = None,
+) -> list[str]:
+    """Short, actionable readings of a KL report (empty when nothing stands out).
+
+    ``beta`` is the KL weight the checkpoint says it was trained with (None:
+    unknown). Under ``ACTIVITY_MIN_N`` points nothing about activity is
+    claimed: the only reading is that the sample is too small to decide.
+    """
+    if n < ACTIVITY_MIN_N:
+        return [
+            f"n = {n} points are too few to decide which dimensions are active or collapsed (need ≥ "
+            f"{ACTIVITY_MIN_N}: Var(μ) over n points has a relative standard error of √(2/(n−1)) = "
+            f"{np.sqrt(2 / max(n - 1, 1)):.0%}{'' if n > 1 else ', and is 0 for a single point'}). "
+            f"Run on more data (--limit {ACTIVITY_MIN_N} or more, or no --limit)."
+        ]
     d = len(per_dim)
     n_active = int(active.sum())
     notes = []
+    beta_text = f"β = {beta:g}, from the checkpoint's metadata" if beta is not None else ""
     if n_active == 0:
         notes.append(
-            "No active units: the posterior has collapsed to the prior everywhere and the decoder ignores z. "
-            "Try a lower β, KL annealing (warm-up) or free bits, or a weaker decoder."
+            "No active units: the posterior has collapsed to the prior everywhere and the decoder ignores z"
+            + (f" ({beta_text})" if beta_text else "")
+            + ". Try a lower β, KL annealing (warm-up) or free bits, or a weaker decoder."
         )
     elif n_active <= d // 2:
-        notes.append(
-            f"{d - n_active} of {d} dimensions collapsed to the prior (posterior collapse). Expected for a "
-            "β-VAE with large β; otherwise try a lower β, KL annealing or a smaller latent_dim."
-        )
+        lead = f"{d - n_active} of {d} dimensions collapsed to the prior (posterior collapse)."
+        if beta is None:
+            tail = " If the model is a β-VAE with a large β this is expected; otherwise try KL annealing or a smaller latent_dim."
+        elif beta > 1:
+            tail = f" Expected for a β-VAE with large β ({beta_text}); lower β to keep more dimensions."
+        else:
+            tail = (
+                f" The KL weight does not explain it ({beta_text}): try KL annealing, free bits or a smaller "
+                "latent_dim."
+            )
+        notes.append(lead + tail)
     if n_active == d and d > 1 and float(per_dim.max()) < TINY_KL_NATS:
         notes.append(
             f"Every dimension is active but each carries under {TINY_KL_NATS} nats: information is spread "
@@ -103,6 +156,12 @@ def diagnose(per_dim: np.ndarray, active: np.ndarray, mean_sigma2: np.ndarray) -
             f"Dimension(s) {dims} cost KL but their posterior mean does not move with the input: the posterior "
             "variance departs from the prior without carrying information."
         )
+    if undecided is not None and undecided.any():
+        dims = ", ".join(str(i) for i in np.flatnonzero(undecided))
+        notes.append(
+            f"Dimension(s) {dims}: Var(μ) is within {ACTIVITY_UNDECIDED_SE:g} standard errors of the threshold at "
+            f"n = {n}; whether they are active could change with more data."
+        )
     return notes
 
 
@@ -122,6 +181,7 @@ def kl_report(
     strip_prefix: str | None = None,
     trust_pickles: bool = False,
     figure_format: str = FIGURE_FORMAT,
+    dpi: int = FIGURE_DPI,
     write: bool = True,
     progress: Callable[[int], Callable[[int], None]] | None = None,
 ) -> KLReport:
@@ -134,6 +194,10 @@ def kl_report(
     """
     if not active_threshold >= 0:
         raise LatentkitError(f"active threshold {active_threshold} is negative", fix="pass a value ≥ 0")
+    from latentkit.figures.style import check_dpi, check_format
+
+    check_format(figure_format)
+    check_dpi(dpi)
     out_dir = prepare_out_dir(out or default_out_dir(checkpoint)) if write else None
     ckpt = open_checkpoint(
         checkpoint,
@@ -156,7 +220,19 @@ def kl_report(
     mean_variance = stats.mean.variance(ddof=0)
     active = active_mask(mean_variance, active_threshold)
     mean_sigma2 = stats.variance.mean.copy()
-    notes = diagnose(per_dim, active, mean_sigma2)
+    n = stats.count
+    variance_se = caveat.variance_standard_error(mean_variance, n)
+    undecided = caveat.undecided_dimensions(mean_variance, n, active_threshold)
+    beta = training_beta(ckpt.metadata)
+    notes = diagnose(per_dim, active, mean_sigma2, n=n, beta=beta, undecided=undecided)
+    caveats = [
+        c
+        for c in (
+            caveat.small_sample(n),
+            caveat.collapsed_model(int(active.sum()), len(per_dim), active_threshold) if n >= ACTIVITY_MIN_N else None,
+        )
+        if c
+    ]
     share = kl_share(per_dim)
 
     figures = {"kl_per_dim": f"kl-report.{figure_format}"}
@@ -176,8 +252,15 @@ def kl_report(
         "active_units": int(active.sum()),
         "active": [int(i) for i in np.flatnonzero(active)],
         "collapsed": [int(i) for i in np.flatnonzero(~active)],
-        "posterior": {"mean_variance": mean_variance, "mean_sigma2": mean_sigma2},
+        "posterior": {
+            "mean_variance": mean_variance,
+            "mean_variance_stderr": variance_se if n > 1 else None,
+            "undecided": [int(i) for i in np.flatnonzero(undecided)] if n > 1 else None,
+            "mean_sigma2": mean_sigma2,
+        },
+        "training_beta": beta,
         "diagnosis": notes,
+        "caveats": caveats,
         "figures": figures if write else {},
         "provenance": provenance(
             "kl-report",
@@ -188,7 +271,7 @@ def kl_report(
                 "--seed": seed,
                 "--batch-size": batch_size,
                 "--active-threshold": active_threshold,
-                **format_option(figure_format),
+                **format_option(figure_format, dpi),
                 **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
             },
         ),
@@ -204,6 +287,8 @@ def kl_report(
         threshold=active_threshold,
         n=stats.count,
         diagnosis=notes,
+        caveats=caveats,
+        undecided=undecided,
         document=document,
         out_dir=out_dir,
     )
@@ -214,8 +299,14 @@ def kl_report(
             per_dim,
             active,
             out_dir / figures["kl_per_dim"],
-            title=f"{Path(checkpoint).name}: {int(active.sum())}/{len(per_dim)} active, KL {per_dim.sum():.2f} nats",
+            mean_variance=mean_variance,
+            threshold=active_threshold,
+            undecided=undecided,
+            title=f"{Path(checkpoint).name}: {int(active.sum())}/{len(per_dim)} active, "
+            f"KL {per_dim.sum():.3g} nats (n = {n})",
+            caveats=caveats,
             fmt=figure_format,
+            dpi=dpi,
         )
         report.files["json"] = atomic_write_json(out_dir / JSON_NAME, document)
     return report

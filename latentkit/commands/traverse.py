@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from latentkit.analysis import caveats as caveat
 from latentkit.analysis.active_units import active_mask
 from latentkit.analysis.path_metrics import finite_difference_sensitivity
 from latentkit.commands._common import (
@@ -54,8 +55,10 @@ from latentkit.commands._common import (
 )
 from latentkit.defaults import (
     ACTIVE_THRESHOLD,
+    ACTIVITY_MIN_N,
     BATCH_SIZE,
     DEVICE,
+    FIGURE_DPI,
     FIGURE_FORMAT,
     JSON_SCHEMA_VERSION,
     SEED,
@@ -90,6 +93,7 @@ class Traversal:
     active: np.ndarray | None  # (D,) bool (VAE)
     sensitivity: np.ndarray  # (D,)
     notes: list[str]
+    caveats: list[str]  # what the figure cannot support (also drawn on it)
     document: dict[str, Any] = field(repr=False)
     out_dir: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
@@ -165,6 +169,7 @@ def traverse(
     strip_prefix: str | None = None,
     trust_pickles: bool = False,
     figure_format: str = FIGURE_FORMAT,
+    dpi: int = FIGURE_DPI,
     write: bool = True,
     progress: Callable[[int], Callable[[int], None]] | None = None,
 ) -> Traversal:
@@ -177,8 +182,9 @@ def traverse(
     index. A VAE encodes ``n`` data points (default all up to ``TRAVERSE_N``)
     for the KL order, the quantiles and the sensitivity's base codes.
     """
-    from latentkit.figures.style import check_format
+    from latentkit.figures.style import check_dpi, check_format
 
+    check_dpi(dpi)
     value_range = parse_range(value_range)
     base = parse_base(base)
     if steps < 2:
@@ -293,6 +299,14 @@ def traverse(
     )
 
     notes = _notes(kl, active, sensitivity, decoder_uses) if is_vae else []
+    caveats = []
+    if is_vae:
+        caveats.append(caveat.small_sample(len(rows)))
+        if len(rows) >= ACTIVITY_MIN_N:
+            caveats.append(caveat.collapsed_model(int(active.sum()), latent_dim))
+    caveats.append(caveat.identical_cells_caveat(images))
+    caveats = [c for c in caveats if c]
+    still = caveat.constant_rows(images)
     figures = {"traversal": f"traverse.{figure_format}"}
     if gif:
         figures["gif"] = GIF_NAME
@@ -326,6 +340,8 @@ def traverse(
                 "kl": float(kl[d]) if kl is not None else None,
                 "active": bool(active[d]) if active is not None else None,
                 "sensitivity": float(sensitivity[d]),
+                "base_value": float(base_code[d]),
+                "unchanged": bool(still[r]),
             }
             for r, d in enumerate(dims)
         ],
@@ -337,6 +353,7 @@ def traverse(
             "decoder_ignores": [int(i) for i in np.flatnonzero(~decoder_uses)],
         },
         "notes": notes,
+        "caveats": caveats,
         "figures": figures if write else {},
         "arrays": ARRAYS_NAME if write else None,
         "provenance": provenance(
@@ -352,7 +369,7 @@ def traverse(
                 "--gif": gif,
                 "--seed": seed,
                 "--batch-size": batch_size,
-                **format_option(figure_format),
+                **format_option(figure_format, dpi),
                 **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
             },
         ),
@@ -367,10 +384,11 @@ def traverse(
         active=active,
         sensitivity=sensitivity,
         notes=notes,
+        caveats=caveats,
         document=document,
     )
     if write:
-        _write(result, out or default_out_dir(checkpoint), figures, figure_format, Path(checkpoint).name, value_range)
+        _write(result, out or default_out_dir(checkpoint), figures, figure_format, Path(checkpoint).name, value_range, dpi)
     return result
 
 
@@ -402,6 +420,7 @@ def _write(
     fmt: str,
     checkpoint_name: str,
     value_range: float | str,
+    dpi: int,
 ) -> None:
     from latentkit.figures.traversal import plot_traversal, write_traversal_gif
     from latentkit.outputs import atomic_write_json, atomic_write_npz, prepare_out_dir
@@ -418,21 +437,25 @@ def _write(
             "base_code": result.base_code,
         },
     )
-    labels = [_row_label(result, int(d)) for d in result.dims]
     steps = result.values.shape[1]
+    base_steps: list[int | None] = []
+    for r, d in enumerate(result.dims):
+        row = result.values[r]
+        inside = row.min() <= result.base_code[d] <= row.max()
+        base_steps.append(int(np.argmin(np.abs(row - result.base_code[d]))) if inside else None)
+    labels = [
+        _row_label(result, int(d), framed=base_steps[r] is not None, unchanged=bool(row["unchanged"]))
+        for r, (d, row) in enumerate(zip(result.dims, result.document["rows"]))
+    ]
     if value_range == "quantile":  # each row has its own values: show their span
-        labels = [f"{label}\n{row[0]:.2g} … {row[-1]:.2g}" for label, row in zip(labels, result.values)]
+        labels = [f"{label}\nvalues {row[0]:.2g} … {row[-1]:.2g}" for label, row in zip(labels, result.values)]
         levels = np.linspace(*TRAVERSE_QUANTILES, steps)
         column_labels = [f"{q:.0%}" for q in levels]
         xlabel = "quantile of the dimension's posterior means (framed: nearest the base code)"
     else:
         column_labels = [f"{v:g}" for v in np.round(result.values[0], 2)]
         xlabel = "value of the dimension (framed: nearest the base code)"
-    base_steps = []
-    for r, d in enumerate(result.dims):
-        row = result.values[r]
-        inside = row.min() <= result.base_code[d] <= row.max()
-        base_steps.append(int(np.argmin(np.abs(row - result.base_code[d]))) if inside else None)
+    xlabel += "\nsens = decoder sensitivity, mean squared output change per unit of the dimension"
     base = result.document["base"]
     base_text = f"data point #{base['index']}" if base["index"] is not None else "zero"
     active_text = ""
@@ -447,16 +470,28 @@ def _write(
         base_steps=base_steps,
         title=f"{checkpoint_name}: traversal around {base_text}{active_text}",
         xlabel=xlabel,
+        caveats=result.caveats,
         fmt=fmt,
+        dpi=dpi,
     )
     if "gif" in figures:
+        if value_range == "quantile":
+            frame_labels = [f"every dimension at its {q:.0%} quantile" for q in np.linspace(*TRAVERSE_QUANTILES, steps)]
+        else:
+            frame_labels = [f"every dimension at z = {v:+.2f}" for v in result.values[0]]
         result.files["gif"] = write_traversal_gif(
-            result.images, out_dir / figures["gif"], labels=[f"z{int(d)}" for d in result.dims]
+            result.images,
+            out_dir / figures["gif"],
+            labels=[f"z{int(d)}" for d in result.dims],
+            title=f"{checkpoint_name}: traversal around {base_text}",
+            frame_labels=frame_labels,
         )
     result.files["json"] = atomic_write_json(out_dir / JSON_NAME, result.document)
 
 
-def _row_label(result: Traversal, dim: int) -> str:
-    if result.kl is not None:
-        return f"z{dim} · KL {result.kl[dim]:.2f}"
-    return f"z{dim} · sens {result.sensitivity[dim]:.1e}"
+def _row_label(result: Traversal, dim: int, *, framed: bool, unchanged: bool) -> str:
+    """``z3 · KL 0.52`` then ``sens 1.2e-02 · base 0.31``, saying why a row has no framed cell."""
+    first = f"z{dim} · KL {result.kl[dim]:.2f}" if result.kl is not None else f"z{dim}"
+    base = f"base {result.base_code[dim]:.2f}" + ("" if framed else " (outside range)")
+    second = f"sens {result.sensitivity[dim]:.1e} · {base}"
+    return f"{first}\n{second}" + ("\nno visible change" if unchanged else "")

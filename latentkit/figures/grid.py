@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from latentkit.defaults import FIGURE_FORMAT
-from latentkit.figures.style import ACCENT_COLOR, pyplot, save_figure
+from latentkit.defaults import FIGURE_DPI, FIGURE_FORMAT
+from latentkit.figures.style import ACCENT_COLOR, TEXT_WIDTH_INCHES, pyplot, save_figure
 
 TILE_INCHES = 0.62  # drawn size of one image
 PANEL_GAP_INCHES = 0.45
@@ -82,38 +82,58 @@ def plot_interpolation_grid(
     target: str | Path,
     *,
     row_labels: Sequence[str],
+    originals: np.ndarray | None = None,
     mode_notes: Sequence[str] = (),
     title: str = "",
+    caveats: Sequence[str] = (),
     fmt: str = FIGURE_FORMAT,
+    dpi: int = FIGURE_DPI,
 ) -> Path:
     """Interpolation grid: one panel per mode side by side, rows = pairs, columns = steps.
 
     ``images`` is (modes, pairs, steps, C, H, W). Endpoint tiles (t = 0 and
-    t = 1) are framed in the accent colour; columns are labelled with t and
-    rows with ``row_labels``; ``mode_notes`` go under each panel's title.
+    t = 1, decoded) are framed in the accent colour. ``originals`` (pairs, 2,
+    C, H, W), the data images the endpoints encode, are shown as an extra
+    column at each end, labelled "data", so a reconstruction is seen beside
+    what it reconstructs. Columns are labelled with t and rows with
+    ``row_labels``; ``mode_notes`` go under each panel's title.
     """
     plt = pyplot()
     images = np.asarray(images)
     n_modes, pairs, steps, _, height, width = images.shape
-    panel_width = steps * TILE_INCHES
-    fig_width = n_modes * panel_width + (n_modes - 1) * PANEL_GAP_INCHES + 1.3
-    fig_height = pairs * TILE_INCHES * height / width + 1.1
+    extra = 0
+    if originals is not None:
+        originals = np.asarray(originals)
+        images = np.concatenate(
+            [np.broadcast_to(originals[None, :, :1], (n_modes, *originals[:, :1].shape)), images,
+             np.broadcast_to(originals[None, :, 1:], (n_modes, *originals[:, 1:].shape))],
+            axis=2,
+        )  # fmt: skip
+        extra = 1
+    columns = images.shape[2]
+    tile = min(TILE_INCHES, (TEXT_WIDTH_INCHES - 1.0 - (n_modes - 1) * PANEL_GAP_INCHES) / (n_modes * columns))
+    fig_width = n_modes * columns * tile + (n_modes - 1) * PANEL_GAP_INCHES + 1.0
+    fig_height = pairs * tile * height / width + 1.0
     fig, axes = plt.subplots(
         1, n_modes, figsize=(fig_width, fig_height), squeeze=False, gridspec_kw={"wspace": 0.04}
     )
+    labels = (["data"] if extra else []) + [_format_step(v) for v in t] + (["data"] if extra else [])
     for m, ax in enumerate(axes[0]):
         centres_x, centres_y, pad = draw_mosaic(ax, images[m])
         for r in range(pairs):
-            for s in (0, steps - 1):
+            for s in (extra, extra + steps - 1):
                 frame_tile(ax, r, s, (height, width), pad)
-        ax.set_xticks(centres_x, [_format_step(v) for v in t], fontsize=7)
-        ax.set_yticks(centres_y, list(row_labels) if m == 0 else [""] * pairs, fontsize=8)
+        ax.set_xticks(centres_x, labels, fontsize=6)
+        ax.set_yticks(centres_y, list(row_labels) if m == 0 else [""] * pairs, fontsize=7)
         note = f"\n{mode_notes[m]}" if m < len(mode_notes) and mode_notes[m] else ""
-        ax.set_title(f"{modes[m]}{note}", fontsize=9, loc="center")
-        ax.set_xlabel("t (framed: endpoints)", fontsize=8)
+        ax.set_title(f"{modes[m]}{note}", fontsize=8, loc="center")
+        ax.set_xlabel(
+            "t (framed: decoded endpoints" + ("; data: the original images)" if extra else ")"), fontsize=7
+        )
     if title:
-        fig.suptitle(title, fontsize=10, y=1.0)
-    return save_figure(fig, target, fmt)
+        fig.suptitle(title, fontsize=8.5, y=1.0)
+    description = f"decoded interpolation paths ({', '.join(modes)}), {pairs} rows × {steps} steps"
+    return save_figure(fig, target, fmt, caveats=caveats, description=description, dpi=dpi)
 
 
 def _format_step(value: float) -> str:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from latentkit.figures.style import pyplot, save_figure
+from latentkit.defaults import FIGURE_DPI
+from latentkit.figures.style import COLUMN_INCHES, TEXT_WIDTH_INCHES, pyplot, save_figure
 
 
 def plot_factor_code_matrix(
@@ -17,7 +18,9 @@ def plot_factor_code_matrix(
     *,
     title: str,
     value_label: str,
+    caveats: Sequence[str] = (),
     fmt: str = "png",
+    dpi: int = FIGURE_DPI,
 ) -> Path:
     """Draw a (codes D, factors K) matrix with factors as rows and code indices as columns.
 
@@ -26,7 +29,8 @@ def plot_factor_code_matrix(
     plt = pyplot()
     grid = np.asarray(matrix, dtype=np.float64).T  # (K, D): one row per factor
     k, d = grid.shape
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * d + 2.2), max(2.2, 0.45 * k + 1.2)))
+    width = min(TEXT_WIDTH_INCHES, max(COLUMN_INCHES, 0.4 * d + 1.8))
+    fig, ax = plt.subplots(figsize=(width, max(1.8, 0.32 * k + 1.0)))
     finite = grid[np.isfinite(grid)]
     vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
     image = ax.imshow(grid, cmap="viridis", vmin=0.0, vmax=vmax, aspect="auto")
@@ -38,6 +42,7 @@ def plot_factor_code_matrix(
     if d * k <= 400:
         for (row, col), value in np.ndenumerate(grid):
             shade = "white" if value < 0.6 * vmax else "black"
-            ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=7, color=shade)
+            ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=5.5 if d > 8 else 6.5, color=shade)
     fig.colorbar(image, ax=ax, label=value_label, fraction=0.04, pad=0.02)
-    return save_figure(fig, target, fmt)
+    description = f"{title}: {k} factors × {d} code dimensions"
+    return save_figure(fig, target, fmt, caveats=caveats, description=description, dpi=dpi)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from latentkit.defaults import FIGURE_FORMAT
-from latentkit.figures.style import ACCENT_COLOR, ACTIVE_COLOR, pyplot, save_figure
+from latentkit.defaults import FIGURE_DPI, FIGURE_FORMAT
+from latentkit.figures.style import ACCENT_COLOR, ACTIVE_COLOR, COLUMN_INCHES, pyplot, save_figure
 
 MAX_LEGEND_CATEGORIES = 20
 SOURCE_COLORS = (ACTIVE_COLOR, ACCENT_COLOR)  # data, generated
@@ -34,7 +34,9 @@ def plot_embedding(
     palette: Sequence[str] | None = None,
     title: str = "",
     axis_label: str = "",
+    caveats: Sequence[str] = (),
     fmt: str = FIGURE_FORMAT,
+    dpi: int = FIGURE_DPI,
 ) -> Path:
     """Scatter (n, 2) ``embedding`` coloured by ``values`` (n,) ints, if any.
 
@@ -46,8 +48,8 @@ def plot_embedding(
     plt = pyplot()
     embedding = np.asarray(embedding, dtype=np.float64)
     n = len(embedding)
-    fig, ax = plt.subplots(figsize=(5.6, 4.8))
-    size = point_size(n)
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, COLUMN_INCHES * 0.85))
+    size = point_size(n) * 0.5  # the column-wide figure is about half the area of a screen figure
     if values is None:
         ax.scatter(embedding[:, 0], embedding[:, 1], s=size, color=ACTIVE_COLOR, alpha=0.7, linewidths=0)
     else:
@@ -86,8 +88,11 @@ def plot_embedding(
         ax.set_xlabel(f"{axis_label} 1", fontsize=8)
         ax.set_ylabel(f"{axis_label} 2", fontsize=8)
     if title:
-        ax.set_title(title, fontsize=9)
-    return save_figure(fig, target, fmt)
+        ax.set_title(title, fontsize=7.5)
+    description = f"2-D projection ({axis_label or 'embedding'}) of {n} points" + (
+        f", coloured by {value_name}" if values is not None and value_name else ""
+    )
+    return save_figure(fig, target, fmt, caveats=caveats, description=description, dpi=dpi)
 
 
 def _category_name(value: object, value_name: str, names: Sequence[str] | None) -> str:

@@ -312,7 +312,7 @@ def load(
             )
         config = _parse_config(meta["config"], f"latentkit.config in {path.name}")
     spec = PluginRegistry(plugin_files).get(plugin_name)
-    _check_device(device)
+    check_device(device)
     try:
         module = spec.build(dict(config))
     except LatentkitError:
@@ -338,7 +338,7 @@ def load(
     return Checkpoint(path=path, model=module, kind=kind, plugin=plugin_name, config=dict(config), metadata=meta)
 
 
-def _check_device(device: str) -> None:
+def check_device(device: str) -> None:
     import torch
 
     try:

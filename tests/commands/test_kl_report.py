@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from latentkit.commands.kl_report import diagnose, kl_report
+from latentkit.commands.kl_report import diagnose, kl_report, training_beta
 from latentkit.errors import LatentkitError
 from tests.conftest import HANDSET_PLUGIN, handset_posterior
 
@@ -49,11 +49,73 @@ def test_a_gan_has_no_kl(tmp_path):
 
 
 def test_diagnosis_names_collapse_and_narrow_posteriors():
-    collapsed = diagnose(np.array([2.0, 0.0, 0.0, 0.0]), np.array([True, False, False, False]), np.ones(4) * 0.1)
+    collapsed = diagnose(np.array([2.0, 0.0, 0.0, 0.0]), np.array([True, False, False, False]), np.ones(4) * 0.1, n=500)
     assert "3 of 4 dimensions collapsed" in collapsed[0]
-    narrow = diagnose(np.array([5.0, 5.0]), np.array([True, True]), np.array([1e-5, 1e-5]))
+    narrow = diagnose(np.array([5.0, 5.0]), np.array([True, True]), np.array([1e-5, 1e-5]), n=500)
     assert any("nearly deterministic" in note for note in narrow)
-    assert diagnose(np.array([1.0, 1.0]), np.array([True, True]), np.array([0.1, 0.1])) == []
+    assert diagnose(np.array([1.0, 1.0]), np.array([True, True]), np.array([0.1, 0.1]), n=500) == []
+
+
+def test_diagnosis_reads_beta_from_the_checkpoint_metadata():
+    args = (np.array([2.0, 0.0, 0.0, 0.0]), np.array([True, False, False, False]), np.ones(4) * 0.1)
+    large = diagnose(*args, n=500, beta=8.0)[0]
+    assert "Expected for a β-VAE with large β (β = 8, from the checkpoint's metadata)" in large
+    plain = diagnose(*args, n=500, beta=1.0)[0]
+    assert "The KL weight does not explain it (β = 1" in plain and "Expected" not in plain
+    unknown = diagnose(*args, n=500, beta=None)[0]
+    assert "If the model is a β-VAE" in unknown
+    assert training_beta({"training": '{"beta": 4.0, "epochs": 3}'}) == 4.0
+    assert training_beta({}) is None and training_beta({"training": "not json"}) is None
+
+
+def test_a_tiny_sample_claims_nothing_about_collapse():
+    notes = diagnose(np.array([0.5, 0.4]), np.array([False, False]), np.ones(2), n=1)
+    assert len(notes) == 1 and "too few to decide" in notes[0] and "0 for a single point" in notes[0]
+    assert not any("No active units" in note for note in notes)
+
+
+def test_kl_report_limit_1_and_figure_content(handset_checkpoint, tmp_path):
+    from latentkit.figures.style import caveats_of
+
+    tiny = kl_report(handset_checkpoint, out=tmp_path / "tiny", plugin_files=[HANDSET_PLUGIN], limit=1, dpi=60)
+    assert tiny.n == 1 and not any("No active units" in note for note in tiny.diagnosis)
+    assert any(c.startswith("tiny sample: n = 1") for c in tiny.caveats)
+    assert caveats_of(tiny.files["figure"]) == tiny.caveats
+    assert tiny.document["posterior"]["mean_variance_stderr"] is None
+
+    full = kl_report(handset_checkpoint, out=tmp_path / "full", plugin_files=[HANDSET_PLUGIN], dpi=60)
+    assert full.caveats == [] and caveats_of(full.files["figure"]) == []
+    se = np.asarray(full.document["posterior"]["mean_variance_stderr"])
+    np.testing.assert_allclose(se, full.mean_variance * np.sqrt(2 / (full.n - 1)))
+
+
+def test_kl_figure_draws_the_threshold_and_no_empty_legend_entry(tmp_path):
+    from latentkit.figures import kl as kl_figure
+
+    captured = {}
+
+    def keep(fig, target, fmt, **kwargs):
+        captured["fig"], captured["kwargs"] = fig, kwargs
+        return target
+
+    per_dim = np.full(10, 1e-5)
+    variance = np.full(10, 1e-6)
+    original = kl_figure.save_figure
+    kl_figure.save_figure = keep
+    try:
+        kl_figure.plot_kl_per_dimension(
+            per_dim, np.zeros(10, bool), tmp_path / "k.png", mean_variance=variance, threshold=0.01,
+            title="t", caveats=["collapsed model: x"],
+        )  # fmt: skip
+    finally:
+        kl_figure.save_figure = original
+    ax_kl, ax_var = captured["fig"].axes
+    assert ax_kl.get_ylim()[1] >= 0.1  # 1e-5 nats cannot fill the axis
+    lines = [line for line in ax_var.get_lines() if list(line.get_ydata()) == [0.01, 0.01]]
+    assert len(lines) == 1 and ax_var.get_yscale() == "log"
+    labels = [t.get_text() for t in ax_kl.get_legend().get_texts()]
+    assert labels == ["collapsed (10)", "active threshold Var(μ) = 0.01"]
+    assert captured["kwargs"]["caveats"] == ["collapsed model: x"]
 
 
 def test_provenance_reproduces_the_figure_format(handset_checkpoint, tmp_path):
