@@ -24,4 +24,5 @@ def build(config):
     return LinearVAE(**config)
 
 
-PLUGINS = [Plugin(name="linear-vae", kind="vae", build=build)]
+LINEAR_VAE = Plugin(name="linear-vae", kind="vae", build=build)  # what an entry point names
+PLUGINS = [LINEAR_VAE]  # what --plugin-file reads

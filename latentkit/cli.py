@@ -92,7 +92,7 @@ DataOpt = Annotated[
     Optional[str],
     typer.Option("--data", help="digits, shapes, a .npz/.npy file or a folder of PNGs (default: the checkpoint's dataset)."),
 ]
-OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: latentkit-out/<checkpoint stem>/).")]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: latentkit-out/<checkpoint stem>-<hash of its path>/).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the JSON result to stdout and nothing else.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed: the same seed gives the same numbers.")]
 LimitOpt = Annotated[Optional[int], typer.Option("--limit", help="Use a reproducible random subset of N items.")]
@@ -236,19 +236,30 @@ def _print_version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-# Flags of the whole program that users also type after the command (`latentkit kl-report X -q`).
+# Options of the whole program that users also type after the command (`latentkit kl-report X -q`).
 GLOBAL_FLAGS = ("-q", "--quiet", "--debug")
+GLOBAL_VALUE_OPTIONS = ("--threads",)
 
 
 def hoist_global_flags(argv: list[str]) -> list[str]:
-    """Move ``-q``/``--quiet``/``--debug`` given after the command to the front, where Typer reads them.
-
-    Tokens after a ``--`` separator are left alone.
+    """Move ``-q``/``--quiet``/``--debug``/``--threads N`` given after the command to the front,
+    where Typer reads them. Tokens after a ``--`` separator are left alone.
     """
     end = argv.index("--") if "--" in argv else len(argv)
-    flags = [a for a in argv[:end] if a in GLOBAL_FLAGS]
-    rest = [a for a in argv[:end] if a not in GLOBAL_FLAGS]
-    return flags + rest + argv[end:]
+    hoisted: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < end:
+        token = argv[i]
+        if token in GLOBAL_FLAGS or token.split("=", 1)[0] in GLOBAL_VALUE_OPTIONS and "=" in token:
+            hoisted.append(token)
+        elif token in GLOBAL_VALUE_OPTIONS and i + 1 < end:
+            hoisted += [token, argv[i + 1]]
+            i += 1
+        else:
+            rest.append(token)
+        i += 1
+    return hoisted + rest + argv[end:]
 
 
 @app.callback()
@@ -261,10 +272,21 @@ def _main_options(
         bool,
         typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_print_version),
     ] = False,
+    threads: Annotated[
+        Optional[int],
+        typer.Option(
+            "--threads",
+            help="CPU threads for torch (default: 1 for small images such as digits, every core for larger "
+            "ones; OMP_NUM_THREADS is honoured).",
+        ),
+    ] = None,
 ) -> None:
     """See what the latent space of a trained VAE or GAN really does."""
+    from latentkit.threads import request_threads
+
     state.debug = debug
     state.quiet = quiet
+    request_threads(threads)
 
 
 @app.command()
@@ -741,15 +763,22 @@ def train(
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo models and reports.")] = Path(defaults.DEMO_DIR),
     retrain: Annotated[bool, typer.Option("--retrain", help="Train again even if the models exist.")] = False,
+    device: DeviceOpt = defaults.DEVICE,
 ) -> None:
     """Train a small VAE and a β-VAE on digits (or reuse them) and analyse both."""
     from latentkit.commands.demo import demo as run_demo
 
     console = _console()
     with _progress("demo", enabled=not state.quiet) as progress:
-        result = run_demo(out=out, retrain=retrain, progress=progress, log=lambda msg: console.print(msg))
-    for report in result.kl_reports:
+        result = run_demo(
+            out=out, retrain=retrain, device=device, progress=progress, log=lambda msg: console.print(msg, markup=False)
+        )
+    for report, *figures in zip(result.kl_reports, result.interpolations, result.traversals, result.embeddings):
         _print_kl_report(report, console)
+        for figure in figures:  # caveats of the figures of the same model, each named by its file
+            for text in figure.caveats:
+                console.print(f"[bold dark_orange]caveat[/bold dark_orange] ({figure.files['figure'].name}): ", end="")
+                console.print(text, markup=False)
     console.print(f"[bold]demo outputs in {result.out_dir}[/bold]")
     for path in result.files:
         console.print(f"  {path}")

@@ -15,9 +15,13 @@ DEVICE = "cpu"
 # 5-7k because glibc mapped fresh pages for each batch's buffers; latentkit.allocator now
 # keeps freed memory, so batch size changes little above 64.
 BATCH_SIZE = 64
-OUT_ROOT = "latentkit-out"  # outputs go to OUT_ROOT/<checkpoint stem>/ unless --out
+OUT_ROOT = "latentkit-out"  # outputs go to OUT_ROOT/<checkpoint stem>-<hash>/ unless --out
+OUT_DIR_HASH_CHARS = 6  # hex digits of the SHA-256 of the checkpoint's absolute path in that folder name
 FIGURE_FORMAT = "png"
 FIGURE_DPI = 300  # print resolution; figures are sized for a paper column (figures/style.py)
+# Images with fewer pixels than this (8×8 digits; not 64×64 shapes) run torch on one thread
+# unless --threads or OMP_NUM_THREADS says otherwise (latentkit/threads.py, benchmarks/bench_threads.py).
+SMALL_INPUT_PIXELS = 1024
 JSON_SCHEMA_VERSION = 1
 CHECKPOINT_FORMAT = "1"
 # Encoded codes are cached here (see latentkit/codes_cache.py); else $XDG_CACHE_HOME/latentkit.

@@ -42,6 +42,7 @@ from latentkit.defaults import (
 from latentkit.errors import LatentkitError
 from latentkit.models.builtin import BUILTIN_PLUGINS
 from latentkit.models.plugin import Plugin
+from latentkit.threads import use_threads_for
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from latentkit.data import DataSource
@@ -250,6 +251,7 @@ def _prepare(
     if len(source) == 0:
         raise LatentkitError(f"data source {source.name!r} is empty", fix="use data with at least one image")
     image_shape = tuple(int(size) for size in source.image_shape)
+    use_threads_for(image_shape)
     torch.manual_seed(seed)
     if plugin is None:
         plugin = _builtin_plugin(kind, plugin_name or default_plugin_name(kind, image_shape))  # type: ignore[arg-type]

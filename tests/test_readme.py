@@ -50,3 +50,36 @@ def test_quick_start_and_ci_install_every_plugin_package():
     for name in packages:
         assert f"-e plugins/{name}" in install and f"-e plugins/{name}" in ci
         assert any((ROOT / "plugins" / name / "tests").glob("test_*.py"))
+
+
+def test_readme_entry_point_names_a_plugin_the_example_defines():
+    """Installed as the README says (the file as my_package/plugins.py), the entry point loads."""
+    import importlib.util
+
+    from latentkit.models.registry import _check_plugin
+
+    readme = (ROOT / "README.md").read_text()
+    target = re.search(r'^linear-vae = "my_package\.plugins:(\w+)"$', readme, re.M)
+    assert target is not None
+    spec = importlib.util.spec_from_file_location("my_package_plugins", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    plugin = _check_plugin(getattr(module, target.group(1)), "entry point")
+    assert plugin.name == "linear-vae" and plugin.kind == "vae"
+
+
+def test_readme_plugin_recipe_trains_a_checkpoint(tmp_path, monkeypatch):
+    """The README's `train --plugin` line, shortened to one epoch, writes a checkpoint kl-report opens."""
+    import shlex
+
+    from latentkit.cli import main
+
+    readme = (ROOT / "README.md").read_text()
+    line = re.search(r"^latentkit train vae --plugin linear-vae .*?\n.*?$", readme, re.M | re.S).group(0)
+    args = shlex.split(line.replace("\\\n", " "))[1:]
+    args = [str(EXAMPLE) if a == "examples/plugin_linear_vae.py" else a for a in args]
+    args[args.index("--epochs") + 1] = "1"
+    monkeypatch.chdir(tmp_path)
+    assert main(["-q", *args]) == 0
+    report = kl_report("my-linear-vae.safetensors", plugin_files=[EXAMPLE], write=False)
+    assert report.per_dim.shape == (4,)

@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from latentkit.defaults import DEVICE, FIGURE_DPI, FIGURE_FORMAT, OUT_ROOT
+from latentkit.defaults import DEVICE, FIGURE_DPI, FIGURE_FORMAT, OUT_DIR_HASH_CHARS, OUT_ROOT
 from latentkit.errors import LatentkitError
 
 _VERSIONED = ("latentkit-cli", "torch", "numpy", "scikit-learn", "safetensors", "matplotlib", "umap-learn", "lightgbm")
@@ -58,9 +58,18 @@ def provenance(command: str, positional: Sequence[str], options: dict[str, Any])
     }
 
 
-def default_out_dir(checkpoint: str | Path) -> Path:
-    """``latentkit-out/<checkpoint stem>/``."""
-    return Path(OUT_ROOT) / Path(checkpoint).stem
+def default_out_dir(input_path: str | Path) -> Path:
+    """``latentkit-out/<stem>-<6 hex digits>/`` for a checkpoint (or codes file).
+
+    The digits are the start of the SHA-256 of the file's absolute path: the same
+    file always gets the same folder, and ``a/model.safetensors`` and
+    ``b/model.safetensors`` get different ones instead of overwriting each other.
+    """
+    import hashlib
+
+    path = Path(input_path).expanduser().resolve()
+    digest = hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:OUT_DIR_HASH_CHARS]
+    return Path(OUT_ROOT) / f"{path.stem}-{digest}"
 
 
 def open_checkpoint(
@@ -116,16 +125,36 @@ def model_options(
 
 
 def open_source(data: str | None, checkpoint: Any, *, limit: int | None, seed: int) -> Any:
-    """The data to analyse: ``--data`` if given, else the dataset the checkpoint names."""
+    """The data to analyse: ``--data`` if given, else the dataset the checkpoint names.
+
+    Also sets torch's thread count for images of that size (:mod:`latentkit.threads`).
+    """
+    from latentkit.threads import use_threads_for
+
+    source = _open_source(data, checkpoint, limit=limit, seed=seed)
+    use_threads_for(source.image_shape)
+    return source
+
+
+def _open_source(data: str | None, checkpoint: Any, *, limit: int | None, seed: int) -> Any:
     from latentkit.data import open_data
 
-    spec = data or checkpoint.dataset
+    if data is not None:
+        return open_data(data, limit=limit, seed=seed)
+    spec = checkpoint.dataset
     if spec is None:
         raise LatentkitError(
             f"{checkpoint.path.name} does not say what it was trained on",
             fix="pass --data digits|shapes|PATH",
         )
-    return open_data(spec, limit=limit, seed=seed)
+    try:
+        return open_data(spec, limit=limit, seed=seed)
+    except LatentkitError as exc:
+        raise LatentkitError(
+            f"the data recorded in {checkpoint.path.name} ({spec!r}, from its latentkit.dataset metadata) "
+            f"cannot be opened: {exc.message}",
+            fix="pass --data PATH to where that data is now (or digits|shapes)",
+        ) from exc
 
 
 def require_vae(checkpoint: Any, what: str) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from latentkit.defaults import DEMO_BETA, DEMO_DIR, DEMO_EPOCHS, DEMO_LATENT_DIM, SEED
+from latentkit.defaults import DEMO_BETA, DEMO_DIR, DEMO_EPOCHS, DEMO_LATENT_DIM, DEVICE, SEED
 
 DEMO_DATA = "digits"
 
@@ -50,10 +50,11 @@ def demo(
     *,
     out: str | Path = DEMO_DIR,
     retrain: bool = False,
+    device: str = DEVICE,
     progress: Callable[[int], Callable[[int], None]] | None = None,
     log: Callable[[str], None] = lambda message: None,
 ) -> DemoResult:
-    """Train (or reuse) the two demo models in ``out`` and run the analyses on both."""
+    """Train (or reuse) the two demo models in ``out`` and run the analyses on both, on ``device``."""
     from latentkit.commands.embed import embed
     from latentkit.commands.interpolate import interpolate
     from latentkit.commands.kl_report import kl_report
@@ -75,18 +76,19 @@ def demo(
                 epochs=DEMO_EPOCHS,
                 latent_dim=DEMO_LATENT_DIM,
                 seed=SEED,
+                device=device,
                 progress=progress,
             )
         else:
             log(f"reusing {path}")
         result.checkpoints.append(path)
-        report = kl_report(path, out=out_dir / name, seed=SEED, progress=progress)
+        report = kl_report(path, out=out_dir / name, seed=SEED, device=device, progress=progress)
         result.kl_reports.append(report)
         result.files.extend(report.files.values())
         # The figures of the latent space; PCA keeps the demo quick (`latentkit umap` runs UMAP).
-        interpolation = interpolate(path, out=out_dir / name, seed=SEED, progress=progress)
-        traversal = traverse(path, out=out_dir / name, seed=SEED, gif=True, progress=progress)
-        embedding = embed(path, out=out_dir / name, method="pca", seed=SEED, progress=progress)
+        interpolation = interpolate(path, out=out_dir / name, seed=SEED, device=device, progress=progress)
+        traversal = traverse(path, out=out_dir / name, seed=SEED, gif=True, device=device, progress=progress)
+        embedding = embed(path, out=out_dir / name, method="pca", seed=SEED, device=device, progress=progress)
         result.interpolations.append(interpolation)
         result.traversals.append(traversal)
         result.embeddings.append(embedding)

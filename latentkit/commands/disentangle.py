@@ -469,7 +469,6 @@ def disentangle(
         raise LatentkitError(f"--bin-factors {bin_factors} is below 2", fix="pass --bin-factors 2 or more")
     if codes is not None:
         factor_data = load_codes_file(codes, bin_factors=bin_factors)
-        stem = Path(codes).stem
     else:
         ckpt = open_checkpoint(
             checkpoint,
@@ -486,8 +485,7 @@ def disentangle(
         factor_data = encode_factor_data(
             ckpt, source, n=n, seed=seed, batch_size=batch_size, device=device, bin_factors=bin_factors, progress=callback
         )
-        stem = Path(checkpoint).stem
-    out_dir = prepare_out_dir(out or default_out_dir(stem)) if write else None
+    out_dir = prepare_out_dir(out or default_out_dir(codes if codes is not None else checkpoint)) if write else None
 
     notes: list[str] = []
     if factor_data.sampler is None:

@@ -169,7 +169,7 @@ def interpolate(
     prior samples drawn with ``seed`` (a GAN has no encoder, so ``data`` and
     indices are refused). ``pairs`` defaults to ``INTERPOLATE_PAIRS`` (or the
     number of ``from_index``). With ``write`` the JSON, the arrays and the
-    figure go to ``out`` (default ``latentkit-out/<stem>/``).
+    figure go to ``out`` (default ``latentkit-out/<stem>-<hash>/``).
     """
     from latentkit.figures.style import check_dpi, check_format
 

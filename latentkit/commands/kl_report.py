@@ -190,7 +190,7 @@ def kl_report(
     ``plugin``/``config`` override the checkpoint's metadata; ``plugin_files``
     adds plugins from local files. ``progress(total)`` may return a per-batch
     callback. With ``write`` the
-    JSON and the figure go to ``out`` (default ``latentkit-out/<stem>/``).
+    JSON and the figure go to ``out`` (default ``latentkit-out/<stem>-<hash>/``).
     """
     if not active_threshold >= 0:
         raise LatentkitError(f"active threshold {active_threshold} is negative", fix="pass a value ≥ 0")

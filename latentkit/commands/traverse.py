@@ -438,15 +438,7 @@ def _write(
         },
     )
     steps = result.values.shape[1]
-    base_steps: list[int | None] = []
-    for r, d in enumerate(result.dims):
-        row = result.values[r]
-        inside = row.min() <= result.base_code[d] <= row.max()
-        base_steps.append(int(np.argmin(np.abs(row - result.base_code[d]))) if inside else None)
-    labels = [
-        _row_label(result, int(d), framed=base_steps[r] is not None, unchanged=bool(row["unchanged"]))
-        for r, (d, row) in enumerate(zip(result.dims, result.document["rows"]))
-    ]
+    labels, base_steps = figure_rows(result)
     if value_range == "quantile":  # each row has its own values: show their span
         labels = [f"{label}\nvalues {row[0]:.2g} … {row[-1]:.2g}" for label, row in zip(labels, result.values)]
         levels = np.linspace(*TRAVERSE_QUANTILES, steps)
@@ -487,6 +479,20 @@ def _write(
             frame_labels=frame_labels,
         )
     result.files["json"] = atomic_write_json(out_dir / JSON_NAME, result.document)
+
+
+def figure_rows(result: Traversal) -> tuple[list[str], list[int | None]]:
+    """Each row's label and the column to frame (nearest the base value; None when it lies outside the row)."""
+    base_steps: list[int | None] = []
+    for r, d in enumerate(result.dims):
+        row = result.values[r]
+        inside = row.min() <= result.base_code[d] <= row.max()
+        base_steps.append(int(np.argmin(np.abs(row - result.base_code[d]))) if inside else None)
+    labels = [
+        _row_label(result, int(d), framed=base_steps[r] is not None, unchanged=bool(row["unchanged"]))
+        for r, (d, row) in enumerate(zip(result.dims, result.document["rows"]))
+    ]
+    return labels, base_steps
 
 
 def _row_label(result: Traversal, dim: int, *, framed: bool, unchanged: bool) -> str:

@@ -217,8 +217,6 @@ def save(model: Any, path: str | Path, *, plugin: str, config: dict[str, Any], *
     (e.g. ``dataset="digits"``; non-strings are stored as JSON). ``kind`` is
     inferred from the module's methods unless given.
     """
-    from safetensors.torch import save_file
-
     from latentkit.outputs import atomic_path
 
     path = Path(path)
@@ -240,8 +238,28 @@ def save(model: Any, path: str | Path, *, plugin: str, config: dict[str, Any], *
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=header)
+        tmp.write_bytes(canonical_safetensors(tensors, header))
     return path
+
+
+def canonical_safetensors(tensors: dict[str, Any], metadata: dict[str, str]) -> bytes:
+    """safetensors bytes whose header JSON has sorted keys, so equal tensors and metadata give equal bytes.
+
+    safetensors writes its metadata map in hash order, which changes from run to
+    run; the tensor data it lays out is kept as is, only the header is rewritten
+    (sorted keys, no spaces, padded with spaces to a multiple of 8 bytes as the
+    format allows).
+    """
+    import struct
+
+    from safetensors.torch import save
+
+    raw = save(tensors, metadata=metadata)
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + length])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + raw[8 + length :]
 
 
 def _load_tensors(path: Path, device: str) -> dict[str, Any]:

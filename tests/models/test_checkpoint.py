@@ -108,3 +108,23 @@ def test_rejected_config_and_mismatched_tensors(handset_checkpoint: Path):
     smaller = {"weight": [row[:3] for row in WEIGHT], "logvar": LOGVAR[:3]}
     with pytest.raises(LatentkitError, match=r"tensor 'weight' has shape \[4, 4\].*expects \[4, 3\]"):
         load(handset_checkpoint, config=smaller, plugin_files=[HANDSET_PLUGIN])
+
+
+def test_checkpoint_bytes_do_not_depend_on_metadata_order(tmp_path: Path):
+    import safetensors.torch
+    import torch
+
+    from latentkit.models.builtin import MLP_VAE
+
+    torch.manual_seed(0)
+    model = MLP_VAE.build({"latent_dim": 2, "hidden": [8]})
+    extra = {f"key{i}": str(i) for i in range(12)}  # enough keys that hash order would shuffle them
+    a = save(model, tmp_path / "a.safetensors", plugin="mlp-vae", config={}, **extra)
+    b = save(model, tmp_path / "b.safetensors", plugin="mlp-vae", config={}, **dict(reversed(extra.items())))
+    assert a.read_bytes() == b.read_bytes()
+    (length,) = struct.unpack("<Q", a.read_bytes()[:8])
+    assert length % 8 == 0
+    header = json.loads(a.read_bytes()[8 : 8 + length])
+    assert list(header["__metadata__"]) == sorted(header["__metadata__"])
+    reloaded = safetensors.torch.load_file(str(a))  # still a valid safetensors file
+    assert all(torch.equal(reloaded[k], v) for k, v in model.state_dict().items())
