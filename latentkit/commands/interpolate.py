@@ -331,7 +331,7 @@ def _write(
     else:
         row_labels = [f"prior pair {k + 1}" for k in range(result.codes.shape[1])]
     notes = [
-        f"mean ‖z‖ {m['norm']['mean']:.2f} (√d = {result.prior_norm:.2f}) · "
+        f"mean ‖z‖ {m['norm']['mean']:.2f} (√d = {result.prior_norm:.2f})\n"
         f"frame-to-frame MSE {m['smoothness']['mean']:.2g}"
         for m in (result.metrics[mode] for mode in result.modes)
     ]

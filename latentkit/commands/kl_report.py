@@ -81,6 +81,10 @@ class KLReport:
         return to_json(self.document)
 
 
+def _nats(value: float) -> str:
+    return f"{value:.2f}" if value >= 0.01 or value == 0 else f"{value:.1e}"
+
+
 def training_beta(metadata: dict[str, str]) -> float | None:
     """β recorded in a checkpoint's ``latentkit.training`` metadata, or None when it does not say."""
     import json
@@ -303,7 +307,7 @@ def kl_report(
             threshold=active_threshold,
             undecided=undecided,
             title=f"{Path(checkpoint).name}: {int(active.sum())}/{len(per_dim)} active, "
-            f"KL {per_dim.sum():.3g} nats (n = {n})",
+            f"KL {_nats(float(per_dim.sum()))} nats (n = {n})",
             caveats=caveats,
             fmt=figure_format,
             dpi=dpi,

@@ -126,7 +126,7 @@ def plot_interpolation_grid(
         ax.set_xticks(centres_x, labels, fontsize=6)
         ax.set_yticks(centres_y, list(row_labels) if m == 0 else [""] * pairs, fontsize=7)
         note = f"\n{mode_notes[m]}" if m < len(mode_notes) and mode_notes[m] else ""
-        ax.set_title(f"{modes[m]}{note}", fontsize=8, loc="center")
+        ax.set_title(f"{modes[m]}{note}", fontsize=7, loc="center")
         ax.set_xlabel(
             "t (framed: decoded endpoints" + ("; data: the original images)" if extra else ")"), fontsize=7
         )

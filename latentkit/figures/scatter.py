@@ -66,14 +66,14 @@ def plot_embedding(
             )
             handles = [
                 plt.Line2D(
-                    [], [], marker="o", linestyle="", markersize=6, color=colors[i % len(colors)],
+                    [], [], marker="o", linestyle="", markersize=4, color=colors[i % len(colors)],
                     label=f"{_category_name(value, value_name, category_names)} ({int((values == value).sum())})",
                 )  # fmt: skip
                 for i, value in enumerate(categories)
             ]
             ax.legend(
                 handles=handles, title=value_name or None, frameon=False, loc="center left",
-                bbox_to_anchor=(1.0, 0.5), fontsize=8, title_fontsize=8,
+                bbox_to_anchor=(1.0, 0.5), fontsize=6.5, title_fontsize=6.5,
             )  # fmt: skip
         else:
             mappable = ax.scatter(
