@@ -117,7 +117,7 @@ def train(
     out = Path(out)
     if out.suffix != ".safetensors":
         raise LatentkitError(f"--out {out} does not end in .safetensors", fix="name the checkpoint *.safetensors")
-    from latentkit.models.checkpoint import check_device
+    from latentkit.models.checkpoint import _check_device as check_device
 
     check_device(device)
     from latentkit.outputs import prepare_out_dir

@@ -330,7 +330,7 @@ def load(
             )
         config = _parse_config(meta["config"], f"latentkit.config in {path.name}")
     spec = PluginRegistry(plugin_files).get(plugin_name)
-    check_device(device)
+    _check_device(device)
     try:
         module = spec.build(dict(config))
     except LatentkitError:
@@ -356,7 +356,7 @@ def load(
     return Checkpoint(path=path, model=module, kind=kind, plugin=plugin_name, config=dict(config), metadata=meta)
 
 
-def check_device(device: str) -> None:
+def _check_device(device: str) -> None:
     import torch
 
     try:
