@@ -26,27 +26,38 @@ def decode_codes(
     batch_size: int,
     device: str = "cpu",
     image_shape: tuple[int, ...] | None = None,
+    latent_shape: tuple[int, ...] | None = None,
     progress: Progress | None = None,
 ) -> np.ndarray:
     """Images of ``codes`` (..., D) through the model's generator view: (..., C, H, W) float32.
 
     A VAE decodes (the mean image), a GAN generates; any leading shape is kept.
+    Codes are flat; each is reshaped to ``latent_shape`` (default the model's
+    declared one, see :func:`~latentkit.models.protocols.latent_shape_of`)
+    before the model sees it, so spatial latents (C, H, W) decode whole.
     Flat outputs (B, P) are reshaped to ``image_shape`` (C, H, W) when given,
     else to one-pixel-high images (B, 1, 1, P).
     """
     import torch
 
-    from latentkit.models.protocols import as_generator
+    from latentkit.models.protocols import as_generator, latent_shape_of
 
     if batch_size < 1:
         raise LatentkitError(f"batch size {batch_size} is not positive", fix="pass --batch-size 1 or more")
     generator = as_generator(model)
     codes = np.asarray(codes, dtype=np.float32)
+    shape = tuple(latent_shape) if latent_shape is not None else latent_shape_of(model)
+    if int(np.prod(shape)) != codes.shape[-1]:
+        raise LatentkitError(
+            f"codes of {codes.shape[-1]} values do not fit the model's latent shape {list(shape)}",
+            fix="give codes of the model's latent size (see `latentkit info`)",
+        )
     flat = codes.reshape(-1, codes.shape[-1])
     images: list[np.ndarray] = []
     with torch.inference_mode():
         for start in range(0, len(flat), batch_size):
-            z = torch.from_numpy(np.ascontiguousarray(flat[start : start + batch_size])).to(device)
+            chunk = flat[start : start + batch_size]
+            z = torch.from_numpy(np.ascontiguousarray(chunk.reshape(len(chunk), *shape))).to(device)
             x = generator.generate(z).detach().to("cpu", torch.float32).numpy()
             if x.ndim == 2:  # a flat-image model
                 flat_shape = image_shape if image_shape and int(np.prod(image_shape)) == x.shape[1] else (1, 1, -1)
@@ -64,11 +75,11 @@ def decode_codes(
 
 
 def prior_codes(model: Any, n: int, *, seed: int) -> np.ndarray:
-    """``n`` codes from the model's prior (``sample_latent``), drawn with a CPU generator seeded ``seed``."""
+    """``n`` flat codes (n, D) from the model's prior (``sample_latent``), drawn with a CPU generator seeded ``seed``."""
     import torch
 
     from latentkit.models.protocols import as_generator
 
     generator = torch.Generator().manual_seed(seed)
     z = as_generator(model).sample_latent(n, generator)
-    return z.detach().to("cpu", torch.float32).numpy()
+    return z.detach().to("cpu", torch.float32).numpy().reshape(n, -1)

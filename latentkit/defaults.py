@@ -33,6 +33,17 @@ SUPPORTED_PLUGIN_API_VERSIONS = (1, 2)
 # --- kl-report -----------------------------------------------------------------
 # Burda et al. 2015: a unit is active when Cov_x(E_q[z_i|x]) exceeds 0.01.
 ACTIVE_THRESHOLD = 0.01
+# Latent scale (same pass): a uniform subsample of this many seeded posterior samples per
+# channel feeds the histograms (bottom-k, so batching and sharding do not change it).
+SCALE_SUBSAMPLE = 4_096
+SCALE_HISTOGRAM_CHANNELS = 32  # the histogram figure shows at most this many channels
+
+# --- spatial latents -------------------------------------------------------------
+# A latent code with positions (C, H, W) is reduced per item for umap and disentangle:
+# "channel-mean" averages each channel over its positions (C features), "flatten" keeps
+# every value (C·H·W features).
+SPATIAL_CODE = "channel-mean"
+SPATIAL_CODES = ("channel-mean", "flatten")
 
 # --- train -------------------------------------------------------------------
 TRAIN_EPOCHS = 30

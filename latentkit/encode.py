@@ -3,7 +3,10 @@
 One streaming pass: each batch's posterior means and variances fold into
 float64 :class:`~latentkit.analysis.moments.RunningMoments`, so memory does not
 grow with the data and statistics from shards merge to rounding error.
-Posterior means themselves (N × D, small) are kept only when asked for.
+Posterior means themselves are kept only when asked for. Latents of any shape
+(B, C, H, W, ...) are flattened channels first (see
+:class:`~latentkit.analysis.layout.LatentLayout`); the layout comes from the
+encoder's output.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ import numpy as np
 
 from latentkit.analysis.kl import gaussian_kl
 from latentkit.allocator import retain_freed_memory
+from latentkit.analysis.latent_scale import LatentSampleStats
+from latentkit.analysis.layout import LatentLayout
 from latentkit.analysis.moments import RunningMoments
+from latentkit.defaults import SCALE_SUBSAMPLE, SPATIAL_CODES
 from latentkit.errors import LatentkitError
 
 Progress = Callable[[int], None]  # called with the number of items just processed
@@ -24,43 +30,92 @@ Progress = Callable[[int], None]  # called with the number of items just process
 
 @dataclass
 class PosteriorStats:
-    """Mergeable per-dimension statistics of q(z|x) over a data set.
+    """Mergeable statistics of q(z|x) over a data set, per latent value and per channel.
 
-    ``mean`` holds moments of the posterior means μ(x) (their variance over the
-    data gives active units), ``variance`` of σ²(x), and ``kl`` of the
-    per-dimension KL terms (their mean is the average KL, their standard error
-    its Monte Carlo-free uncertainty over the data).
+    Per latent value (C·P, flattened channels first, see
+    :class:`~latentkit.analysis.layout.LatentLayout`): ``mean`` holds moments
+    of the posterior means μ(x), ``variance`` of σ²(x), ``kl`` of the KL terms
+    (its mean per value is the per-position KL map). Per channel, one value per
+    row: ``channel_mean`` of μ averaged over the channel's positions (its
+    variance over the data gives active channels) and ``channel_kl`` of the KL
+    summed over its positions (its mean is the channel's KL, which add up to
+    the total). For a flat code each channel is one value and the two views
+    agree. ``samples`` (when asked for) holds seeded posterior samples for the
+    latent scale.
     """
 
+    layout: LatentLayout
     mean: RunningMoments
     variance: RunningMoments
     kl: RunningMoments
+    channel_mean: RunningMoments
+    channel_kl: RunningMoments
+    samples: LatentSampleStats | None = None
 
     @classmethod
-    def empty(cls, dim: int) -> PosteriorStats:
-        return cls(RunningMoments(dim), RunningMoments(dim), RunningMoments(dim))
+    def empty(
+        cls, layout: LatentLayout | int, *, sample_seed: int | None = None, subsample: int = SCALE_SUBSAMPLE
+    ) -> PosteriorStats:
+        """Empty statistics; ``sample_seed`` also draws seeded posterior samples (see ``latent_scale``)."""
+        if isinstance(layout, int):
+            layout = LatentLayout.flat(layout)
+        d, c = layout.size, layout.channels
+        samples = None if sample_seed is None else LatentSampleStats(layout, sample_seed, subsample)
+        return cls(
+            layout, RunningMoments(d), RunningMoments(d), RunningMoments(d), RunningMoments(c), RunningMoments(c), samples
+        )
 
     @property
     def count(self) -> int:
         return self.mean.count
 
-    def update(self, mu: np.ndarray, logvar: np.ndarray) -> None:
+    def update(self, mu: np.ndarray, logvar: np.ndarray, rows: np.ndarray | None = None) -> None:
+        """Fold a batch of flattened (B, C·P) means and log-variances; ``rows`` are their data indices."""
+        kl = gaussian_kl(mu, logvar)
         self.mean.update(mu)
         self.variance.update(np.exp(np.asarray(logvar, dtype=np.float64)))
-        self.kl.update(gaussian_kl(mu, logvar))
+        self.kl.update(kl)
+        self.channel_mean.update(self.layout.channel_mean(np.asarray(mu, dtype=np.float64)))
+        self.channel_kl.update(self.layout.channel_sum(kl))
+        if self.samples is not None:
+            if rows is None:
+                raise ValueError("posterior samples need the rows' data indices")
+            self.samples.update(mu, logvar, rows)
 
     def merge(self, other: PosteriorStats) -> PosteriorStats:
+        if other.layout != self.layout:
+            raise ValueError(f"cannot merge statistics of latents {other.layout.shape} into {self.layout.shape}")
+        if (other.samples is None) != (self.samples is None):
+            raise ValueError("cannot merge statistics with posterior samples into statistics without")
         self.mean.merge(other.mean)
         self.variance.merge(other.variance)
         self.kl.merge(other.kl)
+        self.channel_mean.merge(other.channel_mean)
+        self.channel_kl.merge(other.channel_kl)
+        if self.samples is not None and other.samples is not None:
+            self.samples.merge(other.samples)
         return self
 
 
 @dataclass
 class EncodeResult:
     stats: PosteriorStats
-    means: np.ndarray | None  # (N, D) float32 posterior means, when kept
+    means: np.ndarray | None  # (N, C·P) or (N, C) float32 posterior means (see ``spatial``), when kept
     index: np.ndarray | None  # (N,) positions in the source, when kept
+
+    @property
+    def layout(self) -> LatentLayout:
+        return self.stats.layout
+
+
+def reduce_codes(means: np.ndarray, layout: LatentLayout, spatial: str) -> np.ndarray:
+    """Posterior means (N, C·P) as the features a code analysis sees: ``flatten`` keeps every
+    value, ``channel-mean`` averages each channel over its positions (N, C); a flat code is unchanged."""
+    if spatial not in SPATIAL_CODES:
+        raise LatentkitError(f"unknown --spatial {spatial!r}", fix=f"use one of {', '.join(SPATIAL_CODES)}")
+    if spatial == "flatten" or layout.kind == "flat":
+        return means
+    return layout.channel_mean(means).astype(means.dtype, copy=False)
 
 
 def _to_device_batch(x: np.ndarray, device: Any) -> Any:
@@ -69,25 +124,36 @@ def _to_device_batch(x: np.ndarray, device: Any) -> Any:
     return torch.from_numpy(np.ascontiguousarray(x)).to(device)
 
 
-def _check_outputs(mu: np.ndarray, logvar: np.ndarray, latent_dim: int, first_index: int) -> None:
-    if mu.ndim != 2 or mu.shape != logvar.shape or mu.shape[1] != latent_dim:
+def _check_outputs(mu: np.ndarray, logvar: np.ndarray, declared: tuple[int, ...], first_index: int) -> None:
+    """Shapes agree with the model's declared latent (channels; positions follow the input), values finite."""
+    if len(declared) == 1:
+        fits = mu.ndim == 2 and mu.shape[1:] == declared
+        expected = f"two (batch, {declared[0]}) arrays"
+    else:
+        fits = mu.ndim == 1 + len(declared) and mu.shape[1] == declared[0]
+        expected = f"two (batch, {declared[0]}, ...) arrays of {len(declared)} latent axes"
+    if not fits or mu.shape != logvar.shape:
         raise LatentkitError(
-            f"the encoder returned mean {list(mu.shape)} and logvar {list(logvar.shape)}; "
-            f"expected two (batch, {latent_dim}) arrays",
-            fix="make the plugin's encode(x) return (mean, logvar) of shape (batch, latent_dim)",
+            f"the encoder returned mean {list(mu.shape)} and logvar {list(logvar.shape)}; expected {expected}",
+            fix="make the plugin's encode(x) return (mean, logvar) of shape (batch, *latent_shape), and set its "
+            "latent_dim (flat) or latent_shape (channels first) to match",
         )
-    bad = ~(np.isfinite(mu).all(axis=0) & np.isfinite(logvar).all(axis=0))
+    finite = np.isfinite(mu) & np.isfinite(logvar)
+    bad = ~finite.reshape(len(mu), mu.shape[1], -1).all(axis=(0, 2))
     if bad.any():
+        where = "latent dimension(s)" if len(declared) == 1 else "latent channel(s)"
         dims = ", ".join(str(d) for d in np.flatnonzero(bad)[:10])
         raise LatentkitError(
-            f"the encoder returned NaN or inf in latent dimension(s) {dims} (batch starting at row {first_index})",
+            f"the encoder returned NaN or inf in {where} {dims} (batch starting at row {first_index})",
             fix="check the input data's range and the model's weights (a diverged training run?)",
         )
 
 
 def _encode_batch(model: Any, x: np.ndarray, device: str, first_index: int) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, logvar) of one batch as float64 numpy, checked; call under inference mode."""
+    """(mean, logvar) of one batch as float64 numpy (B, *latent_shape), checked; call under inference mode."""
     import torch
+
+    from latentkit.models.protocols import latent_shape_of
 
     try:
         mu_t, logvar_t = model.encode(_to_device_batch(x, device))
@@ -98,21 +164,38 @@ def _encode_batch(model: Any, x: np.ndarray, device: str, first_index: int) -> t
         ) from exc
     mu = mu_t.detach().to("cpu", torch.float64).numpy()
     logvar = logvar_t.detach().to("cpu", torch.float64).numpy()
-    _check_outputs(mu, logvar, int(model.latent_dim), first_index)
+    _check_outputs(mu, logvar, latent_shape_of(model), first_index)
     return mu, logvar
 
 
-def posterior_means(model: Any, images: np.ndarray, *, batch_size: int, device: str = "cpu") -> np.ndarray:
-    """Posterior means μ(x) of an in-memory batch of images, encoded ``batch_size`` at a time."""
+def _same_layout(layout: LatentLayout | None, mu: np.ndarray) -> LatentLayout:
+    found = LatentLayout(mu.shape[1:])
+    if layout is not None and found != layout:
+        raise LatentkitError(
+            f"the encoder returned latents of shape {list(found.shape)} after {list(layout.shape)} for earlier rows",
+            fix="use data whose items all have the same size",
+        )
+    return found
+
+
+def posterior_means(
+    model: Any, images: np.ndarray, *, batch_size: int, device: str = "cpu", spatial: str = "flatten"
+) -> np.ndarray:
+    """Posterior means μ(x) of an in-memory batch of images, encoded ``batch_size`` at a time.
+
+    (N, C·P) flattened, or (N, C) with ``spatial="channel-mean"`` (see :func:`reduce_codes`).
+    """
     import torch
 
     retain_freed_memory()
-    out = np.empty((len(images), int(model.latent_dim)), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    layout = None
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
             mu, _ = _encode_batch(model, images[start : start + batch_size], device, start)
-            out[start : start + len(mu)] = mu
-    return out
+            layout = _same_layout(layout, mu)
+            parts.append(reduce_codes(mu.reshape(len(mu), -1), layout, spatial).astype(np.float32))
+    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
 
 def encode_rows(
@@ -122,15 +205,25 @@ def encode_rows(
     *,
     batch_size: int,
     device: str = "cpu",
+    spatial: str = "flatten",
     progress: Progress | None = None,
 ) -> np.ndarray:
-    """Posterior means E[z|x] of ``source``'s rows ``rows`` (any order, repeats allowed): (len(rows), D)."""
+    """Posterior means E[z|x] of ``source``'s rows ``rows`` (any order, repeats allowed).
+
+    (len(rows), C·P) flattened, or (len(rows), C) with ``spatial="channel-mean"``.
+    """
     from latentkit.data.source import Subset
 
     rows = np.asarray(rows, dtype=np.int64)
     unique, inverse = np.unique(rows, return_inverse=True)
     result = encode_posterior(
-        model, Subset(source, unique), batch_size=batch_size, device=device, keep_means=True, progress=progress
+        model,
+        Subset(source, unique),
+        batch_size=batch_size,
+        device=device,
+        keep_means=True,
+        spatial=spatial,
+        progress=progress,
     )
     assert result.means is not None
     return result.means[inverse]
@@ -143,29 +236,41 @@ def encode_posterior(
     batch_size: int,
     device: str = "cpu",
     keep_means: bool = False,
+    spatial: str = "flatten",
+    sample_seed: int | None = None,
     progress: Progress | None = None,
 ) -> EncodeResult:
-    """Encode every item of ``source`` with ``model.encode`` under ``torch.inference_mode``."""
+    """Encode every item of ``source`` with ``model.encode`` under ``torch.inference_mode``.
+
+    ``keep_means`` keeps the posterior means, reduced per ``spatial`` (see
+    :func:`reduce_codes`); ``sample_seed`` also folds seeded posterior samples
+    into the statistics (for :func:`~latentkit.analysis.latent_scale.latent_scale`).
+    """
     import torch
 
     if len(source) == 0:
         raise LatentkitError("the data set is empty", fix="pass --data with at least one item")
     if batch_size < 1:
         raise LatentkitError(f"batch size {batch_size} is not positive", fix="pass --batch-size 1 or more")
+    reduce_codes(np.zeros((0, 1)), LatentLayout((1,)), spatial)  # refuse an unknown reduction before encoding
     retain_freed_memory()
-    latent_dim = int(model.latent_dim)
-    stats = PosteriorStats.empty(latent_dim)
+    stats: PosteriorStats | None = None
     means: list[np.ndarray] = []
     indices: list[np.ndarray] = []
     with torch.inference_mode():
         for batch in source.batches(batch_size):
             mu, logvar = _encode_batch(model, batch.x, device, int(batch.index[0]))
-            stats.update(mu, logvar)
+            layout = _same_layout(stats.layout if stats is not None else None, mu)
+            if stats is None:
+                stats = PosteriorStats.empty(layout, sample_seed=sample_seed)
+            flat_mu, flat_logvar = mu.reshape(len(mu), -1), logvar.reshape(len(mu), -1)
+            stats.update(flat_mu, flat_logvar, np.asarray(batch.index))
             if keep_means:
-                means.append(mu.astype(np.float32))
+                means.append(reduce_codes(flat_mu, layout, spatial).astype(np.float32))
                 indices.append(batch.index)
             if progress is not None:
                 progress(len(batch.index))
+    assert stats is not None
     return EncodeResult(
         stats=stats,
         means=np.concatenate(means) if keep_means else None,
@@ -178,7 +283,7 @@ class EncodedRows:
     """One encoding pass over chosen rows of a source: the rows, their posterior means, the statistics."""
 
     rows: np.ndarray  # (n,) int64 rows of the source, sorted
-    means: np.ndarray  # (n, D) float32 posterior means, in the order of ``rows``
+    means: np.ndarray  # (n, C·P) float32 posterior means (flattened), in the order of ``rows``
     stats: PosteriorStats
 
 

@@ -1,8 +1,18 @@
-"""``latentkit kl-report``: which latent dimensions carry information, which collapsed.
+"""``latentkit kl-report``: which latent dimensions carry information, which collapsed, and their scale.
 
 One streaming pass of the encoder over the data gives, per dimension, the
 average KL(q(z_i|x) ‖ N(0, 1)) and the variance of the posterior mean over the
-data (active units, Burda et al. 2016). Writes ``kl-report.json`` and a bar chart.
+data (active units, Burda et al. 2016), and the latent scale: the
+``scaling_factor`` and per-channel mean/std that make the latents unit-variance
+(see :mod:`latentkit.analysis.latent_scale`). Writes ``kl-report.json``, a bar
+chart, per-channel histograms of sampled latents and, for a latent with
+positions, a per-position KL map.
+
+Spatial latents (C, H, W, or any shape beyond a vector) are reported per
+channel: a channel's KL is summed over its positions (so channels add up to the
+total), and a channel is active when the variance over the data of its
+position-averaged posterior mean exceeds the threshold. ``layout`` in the JSON
+says which layout was used; a flat code is the case of one position per channel.
 """
 
 from __future__ import annotations
@@ -16,6 +26,14 @@ import numpy as np
 
 from latentkit.analysis.active_units import active_mask
 from latentkit.analysis.kl import kl_share
+from latentkit.analysis.latent_scale import (
+    LatentScale,
+    compare_with_config,
+    latent_scale,
+    model_normalization,
+    scale_notes,
+)
+from latentkit.analysis.layout import LatentLayout
 from latentkit.commands._common import (
     format_option,
     checkpoint_document,
@@ -42,9 +60,6 @@ from latentkit.errors import LatentkitError
 from latentkit.outputs import atomic_write_json, prepare_out_dir, to_json
 
 JSON_NAME = "kl-report.json"
-# A posterior this narrow (mean σ² of the active dimensions) makes the encoder
-# nearly deterministic: the VAE behaves like a plain autoencoder.
-NARROW_POSTERIOR_SIGMA2 = 1e-3
 # Below this average KL per active dimension, information is spread thinly.
 TINY_KL_NATS = 0.05
 
@@ -53,18 +68,21 @@ TINY_KL_NATS = 0.05
 class KLReport:
     """Result of :func:`kl_report`; ``document`` is exactly what ``kl-report.json`` holds."""
 
-    per_dim: np.ndarray  # average KL per dimension, nats
+    per_dim: np.ndarray  # average KL per dimension (per channel, summed over positions), nats
     per_dim_stderr: np.ndarray  # standard error of that average over the data
     share: np.ndarray
     total: float
-    mean_variance: np.ndarray  # Cov_x(E_q[z_i|x]) per dimension
-    mean_sigma2: np.ndarray  # average posterior variance per dimension
+    mean_variance: np.ndarray  # Var_x of the (position-averaged) posterior mean per dimension/channel
+    mean_sigma2: np.ndarray  # average posterior variance per dimension/channel
     active: np.ndarray  # bool mask
     threshold: float
     n: int
     diagnosis: list[str]
     caveats: list[str]  # what the figure and the numbers cannot support (also drawn on the figure)
     undecided: np.ndarray  # bool mask: Var(μ) too close to the threshold for this n
+    layout: LatentLayout
+    per_position: np.ndarray  # (C, *spatial) average KL at each position of each channel
+    scale: LatentScale
     document: dict[str, Any] = field(repr=False)
     out_dir: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
@@ -99,21 +117,24 @@ def training_beta(metadata: dict[str, str]) -> float | None:
 def diagnose(
     per_dim: np.ndarray,
     active: np.ndarray,
-    mean_sigma2: np.ndarray,
     *,
     n: int,
     beta: float | None = None,
     undecided: np.ndarray | None = None,
+    unit: str = "dimension",
 ) -> list[str]:
     """Short, actionable readings of a KL report (empty when nothing stands out).
 
     ``beta`` is the KL weight the checkpoint says it was trained with (None:
     unknown). Under ``ACTIVITY_MIN_N`` points nothing about activity is
     claimed: the only reading is that the sample is too small to decide.
+    ``unit`` names what ``per_dim`` counts (``"channel"`` for a latent with
+    positions). A nearly deterministic posterior is flagged by
+    :func:`~latentkit.analysis.latent_scale.scale_notes`.
     """
     if n < ACTIVITY_MIN_N:
         return [
-            f"n = {n} points are too few to decide which dimensions are active or collapsed (need ≥ "
+            f"n = {n} points are too few to decide which {unit}s are active or collapsed (need ≥ "
             f"{ACTIVITY_MIN_N}: Var(μ) over n points has a relative standard error of √(2/(n−1)) = "
             f"{np.sqrt(2 / max(n - 1, 1)):.0%}{'' if n > 1 else ', and is 0 for a single point'}). "
             f"Run on more data (--limit {ACTIVITY_MIN_N} or more, or no --limit)."
@@ -129,11 +150,11 @@ def diagnose(
             + ". Try a lower β, KL annealing (warm-up) or free bits, or a weaker decoder."
         )
     elif n_active <= d // 2:
-        lead = f"{d - n_active} of {d} dimensions collapsed to the prior (posterior collapse)."
+        lead = f"{d - n_active} of {d} {unit}s collapsed to the prior (posterior collapse)."
         if beta is None:
             tail = " If the model is a β-VAE with a large β this is expected; otherwise try KL annealing or a smaller latent_dim."
         elif beta > 1:
-            tail = f" Expected for a β-VAE with large β ({beta_text}); lower β to keep more dimensions."
+            tail = f" Expected for a β-VAE with large β ({beta_text}); lower β to keep more {unit}s."
         else:
             tail = (
                 f" The KL weight does not explain it ({beta_text}): try KL annealing, free bits or a smaller "
@@ -142,28 +163,20 @@ def diagnose(
         notes.append(lead + tail)
     if n_active == d and d > 1 and float(per_dim.max()) < TINY_KL_NATS:
         notes.append(
-            f"Every dimension is active but each carries under {TINY_KL_NATS} nats: information is spread "
+            f"Every {unit} is active but each carries under {TINY_KL_NATS} nats: information is spread "
             "thinly; the code may track noise. Check reconstructions, or raise β to concentrate it."
         )
-    if n_active > 0:
-        narrow = float(mean_sigma2[active].mean())
-        if narrow < NARROW_POSTERIOR_SIGMA2:
-            notes.append(
-                f"The posterior is very narrow (mean σ² = {narrow:.1e} over active dimensions): the encoder is "
-                "nearly deterministic and the VAE behaves like a plain autoencoder. Raise β or check the "
-                "logvar head."
-            )
     leaky = np.flatnonzero(~active & (per_dim > 0.1))
     if leaky.size:
         dims = ", ".join(str(i) for i in leaky[:8])
         notes.append(
-            f"Dimension(s) {dims} cost KL but their posterior mean does not move with the input: the posterior "
+            f"{unit.capitalize()}(s) {dims} cost KL but their posterior mean does not move with the input: the posterior "
             "variance departs from the prior without carrying information."
         )
     if undecided is not None and undecided.any():
         dims = ", ".join(str(i) for i in np.flatnonzero(undecided))
         notes.append(
-            f"Dimension(s) {dims}: Var(μ) is within {ACTIVITY_UNDECIDED_SE:g} standard errors of the threshold at "
+            f"{unit.capitalize()}(s) {dims}: Var(μ) is within {ACTIVITY_UNDECIDED_SE:g} standard errors of the threshold at "
             f"n = {n}; whether they are active could change with more data."
         )
     return notes
@@ -218,17 +231,30 @@ def kl_report(
     from latentkit.encode import encode_posterior
 
     callback = progress(len(source)) if progress else None
-    result = encode_posterior(ckpt.model, source, batch_size=batch_size, device=device, progress=callback)
+    result = encode_posterior(
+        ckpt.model, source, batch_size=batch_size, device=device, sample_seed=seed, progress=callback
+    )
     stats = result.stats
-    per_dim = stats.kl.mean.copy()
-    mean_variance = stats.mean.variance(ddof=0)
+    layout = stats.layout
+    unit = "channel" if layout.kind == "spatial" else "dimension"
+    per_dim = stats.channel_kl.mean.copy()
+    per_position = stats.kl.mean.reshape(layout.shape)
+    mean_variance = stats.channel_mean.variance(ddof=0)
     active = active_mask(mean_variance, active_threshold)
-    mean_sigma2 = stats.variance.mean.copy()
+    mean_sigma2 = layout.channel_mean(stats.variance.mean)
     n = stats.count
     variance_se = caveat.variance_standard_error(mean_variance, n)
     undecided = caveat.undecided_dimensions(mean_variance, n, active_threshold)
     beta = training_beta(ckpt.metadata)
-    notes = diagnose(per_dim, active, mean_sigma2, n=n, beta=beta, undecided=undecided)
+    assert stats.samples is not None
+    scale = latent_scale(stats.mean, stats.variance, stats.samples, layout)
+    try:
+        comparison = compare_with_config(scale, model_normalization(ckpt.model, ckpt.config))
+        mismatch = []
+    except ValueError as exc:
+        comparison, mismatch = {}, [f"Not compared with the model's normalisation: {exc}."]
+    notes = diagnose(per_dim, active, n=n, beta=beta, undecided=undecided, unit=unit)
+    notes += scale_notes(scale, comparison, active) + mismatch
     caveats = [
         c
         for c in (
@@ -239,7 +265,9 @@ def kl_report(
     ]
     share = kl_share(per_dim)
 
-    figures = {"kl_per_dim": f"kl-report.{figure_format}"}
+    figures = {"kl_per_dim": f"kl-report.{figure_format}", "latent_histograms": f"kl-report-scale.{figure_format}"}
+    if layout.kind == "spatial":
+        figures["kl_per_position"] = f"kl-report-positions.{figure_format}"
     document = {
         "schema": "latentkit.kl-report",
         "schema_version": JSON_SCHEMA_VERSION,
@@ -247,11 +275,13 @@ def kl_report(
         "data": {"source": source.name, "n": stats.count, "limit": limit},
         "seed": seed,
         "settings": {"active_threshold": active_threshold, "batch_size": batch_size, "device": device},
+        "layout": layout.to_document(),
         "kl": {
             "total": float(per_dim.sum()),
             "per_dim": per_dim,
-            "per_dim_stderr": stats.kl.standard_error() if stats.count > 1 else None,
+            "per_dim_stderr": stats.channel_kl.standard_error() if stats.count > 1 else None,
             "share": share,
+            "per_position": per_position if layout.kind == "spatial" else None,
         },
         "active_units": int(active.sum()),
         "active": [int(i) for i in np.flatnonzero(active)],
@@ -263,6 +293,15 @@ def kl_report(
             "mean_sigma2": mean_sigma2,
         },
         "training_beta": beta,
+        "scale": {
+            **scale.to_document(),
+            "config": comparison,
+            "histograms": {
+                "edges": scale.histograms["edges"],
+                "counts": scale.histograms["counts"],
+                "subsample_per_channel": scale.histograms["subsample_per_channel"],
+            },
+        },
         "diagnosis": notes,
         "caveats": caveats,
         "figures": figures if write else {},
@@ -293,6 +332,9 @@ def kl_report(
         diagnosis=notes,
         caveats=caveats,
         undecided=undecided,
+        layout=layout,
+        per_position=per_position,
+        scale=scale,
         document=document,
         out_dir=out_dir,
     )
@@ -308,9 +350,46 @@ def kl_report(
             undecided=undecided,
             title=f"{Path(checkpoint).name}: {int(active.sum())}/{len(per_dim)} active, "
             f"KL {_nats(float(per_dim.sum()))} nats (n = {n})",
+            unit=unit,
             caveats=caveats,
             fmt=figure_format,
             dpi=dpi,
         )
+        _write_scale_figures(report, out_dir, figures, Path(checkpoint).name, comparison, figure_format, dpi)
         report.files["json"] = atomic_write_json(out_dir / JSON_NAME, document)
     return report
+
+
+def _write_scale_figures(
+    report: KLReport,
+    out_dir: Path,
+    figures: dict[str, str],
+    name: str,
+    comparison: dict[str, Any],
+    fmt: str,
+    dpi: int,
+) -> None:
+    """The latent histograms and, for a spatial latent, the per-position KL maps."""
+    from latentkit.figures.latent_scale import plot_latent_histograms
+
+    unit = "channel" if report.layout.kind == "spatial" else "dimension"
+    report.files["latent_histograms"] = plot_latent_histograms(
+        report.scale,
+        out_dir / figures["latent_histograms"],
+        title=f"{name}: sampled latents per {unit} over {report.n} items",
+        config_scaling_factor=comparison.get("scaling_factor", {}).get("config"),
+        fmt=fmt,
+        dpi=dpi,
+    )
+    if "kl_per_position" in figures:
+        from latentkit.figures.kl_map import plot_kl_per_position
+
+        report.files["kl_per_position"] = plot_kl_per_position(
+            report.layout.per_position(report.per_position.reshape(-1)),
+            report.per_dim,
+            report.active,
+            out_dir / figures["kl_per_position"],
+            title=f"{name}: average KL at each position of each channel [nats]",
+            fmt=fmt,
+            dpi=dpi,
+        )

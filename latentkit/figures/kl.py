@@ -38,6 +38,7 @@ def plot_kl_per_dimension(
     threshold: float,
     undecided: np.ndarray | None = None,
     title: str,
+    unit: str = "dimension",
     caveats: Sequence[str] = (),
     fmt: str = "png",
     dpi: int = FIGURE_DPI,
@@ -71,7 +72,7 @@ def plot_kl_per_dimension(
         for bar, hatch in zip(bars, hatches):
             bar.set_hatch(hatch)
     ax_kl.set_ylim(0.0, max(KL_AXIS_MIN_NATS, 1.1 * float(np.nanmax(per_dim, initial=0.0))))
-    ax_kl.set_ylabel("KL(q(z_i|x) ‖ N(0,1))\n[nats]")
+    ax_kl.set_ylabel("KL(q(z_i|x) ‖ N(0,1))\n[nats]" + (", summed\nover positions" if unit == "channel" else ""))
     ax_kl.set_title(title)
 
     ax_var.set_yscale("log")
@@ -79,7 +80,7 @@ def plot_kl_per_dimension(
     ax_var.axhline(threshold, color=THRESHOLD_COLOR, linestyle="--", linewidth=0.9, label=THRESHOLD_LABEL)
     ax_var.set_ylabel("Var_x(μ_i)\n(log)")
     ax_var.set_xticks(x, [str(i) for i in order], fontsize=7 if d <= 32 else 4)
-    ax_var.set_xlabel("latent dimension (sorted by KL)")
+    ax_var.set_xlabel(f"latent {unit} (sorted by KL)")
 
     n_active = int(active.sum())
     n_undecided = int(undecided.sum())
@@ -98,7 +99,7 @@ def plot_kl_per_dimension(
     )
     ax_kl.legend(handles=handles, frameon=False, loc="upper right", fontsize=6.5)
     description = (
-        f"KL per latent dimension (nats) and Var(μ) with the active threshold {threshold:g}; "
+        f"KL per latent {unit} (nats) and Var(μ) with the active threshold {threshold:g}; "
         f"{n_active}/{d} active"
     )
     return save_figure(fig, target, fmt, caveats=caveats, description=description, dpi=dpi)

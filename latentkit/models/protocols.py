@@ -17,9 +17,22 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 class VAEModel(Protocol):
     """A VAE with a diagonal Gaussian posterior and the prior N(0, I).
 
-    ``encode(x)`` returns ``(mean, logvar)`` of q(z|x), each (B, latent_dim).
-    ``decode(z)`` returns the *mean* of p(x|z) as an image in [0, 1] (for a
-    Bernoulli decoder, the sigmoid of its logits), not a sample.
+    ``encode(x)`` returns ``(mean, logvar)`` of q(z|x), each (B, latent_dim),
+    or (B, *latent_shape) for a latent with positions. ``decode(z)`` takes z of
+    that same shape and returns the *mean* of p(x|z) as an image in [0, 1] (for
+    a Bernoulli decoder, the sigmoid of its logits), not a sample.
+
+    Optional attributes (see :func:`latent_shape_of` and
+    :func:`~latentkit.analysis.latent_scale.model_normalization`):
+
+    * ``latent_shape``: one item's latent shape, channels first, e.g. ``(4, 8, 8)``
+      (default ``(latent_dim,)``). The encoder's output decides the positions
+      (they follow the input size); this declared shape is used where no data
+      is encoded (prior samples) and its channel count is checked.
+    * ``latent_normalization``: a mapping with any of ``scaling_factor``,
+      ``shift_factor`` (floats), ``latents_mean``, ``latents_std`` (one value per
+      channel): the normalisation the model's users apply, ``(z − shift) ·
+      scaling_factor``, compared by ``kl-report`` with the one the data imply.
     """
 
     latent_dim: int
@@ -54,11 +67,19 @@ class VAEGeneratorView:
         import torch
 
         device = next(iter(self.vae.parameters())).device if hasattr(self.vae, "parameters") else "cpu"
-        z = torch.randn(n, self.latent_dim, generator=generator)
+        z = torch.randn(n, *latent_shape_of(self.vae), generator=generator)
         return z.to(device)
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         return self.vae.decode(z)
+
+
+def latent_shape_of(model: VAEModel | GANModel) -> tuple[int, ...]:
+    """One item's latent shape: the model's ``latent_shape`` if it declares one, else ``(latent_dim,)``."""
+    shape = getattr(model, "latent_shape", None)
+    if shape is None:
+        return (int(model.latent_dim),)
+    return tuple(int(s) for s in shape)
 
 
 def as_generator(model: VAEModel | GANModel) -> GANModel:

@@ -48,16 +48,17 @@ def test_a_gan_has_no_kl(tmp_path):
     assert not (tmp_path / "gan" / "kl-report.json").exists()
 
 
-def test_diagnosis_names_collapse_and_narrow_posteriors():
-    collapsed = diagnose(np.array([2.0, 0.0, 0.0, 0.0]), np.array([True, False, False, False]), np.ones(4) * 0.1, n=500)
+def test_diagnosis_names_collapse():
+    # a nearly deterministic posterior is flagged with the latent scale (tests/analysis/test_latent_scale.py)
+    collapsed = diagnose(np.array([2.0, 0.0, 0.0, 0.0]), np.array([True, False, False, False]), n=500)
     assert "3 of 4 dimensions collapsed" in collapsed[0]
-    narrow = diagnose(np.array([5.0, 5.0]), np.array([True, True]), np.array([1e-5, 1e-5]), n=500)
-    assert any("nearly deterministic" in note for note in narrow)
-    assert diagnose(np.array([1.0, 1.0]), np.array([True, True]), np.array([0.1, 0.1]), n=500) == []
+    assert diagnose(np.array([1.0, 1.0]), np.array([True, True]), n=500) == []
+    channels = diagnose(np.array([2.0, 0.0, 0.0, 0.0]), np.array([True, False, False, False]), n=500, unit="channel")
+    assert "3 of 4 channels collapsed" in channels[0]
 
 
 def test_diagnosis_reads_beta_from_the_checkpoint_metadata():
-    args = (np.array([2.0, 0.0, 0.0, 0.0]), np.array([True, False, False, False]), np.ones(4) * 0.1)
+    args = (np.array([2.0, 0.0, 0.0, 0.0]), np.array([True, False, False, False]))
     large = diagnose(*args, n=500, beta=8.0)[0]
     assert "Expected for a β-VAE with large β (β = 8, from the checkpoint's metadata)" in large
     plain = diagnose(*args, n=500, beta=1.0)[0]
@@ -69,7 +70,7 @@ def test_diagnosis_reads_beta_from_the_checkpoint_metadata():
 
 
 def test_a_tiny_sample_claims_nothing_about_collapse():
-    notes = diagnose(np.array([0.5, 0.4]), np.array([False, False]), np.ones(2), n=1)
+    notes = diagnose(np.array([0.5, 0.4]), np.array([False, False]), n=1)
     assert len(notes) == 1 and "too few to decide" in notes[0] and "0 for a single point" in notes[0]
     assert not any("No active units" in note for note in notes)
 
