@@ -115,6 +115,14 @@ FormatOpt = Annotated[str, typer.Option("--format", help="Figure format: png, sv
 DpiOpt = Annotated[
     int, typer.Option("--dpi", help=f"Figure resolution (default {defaults.FIGURE_DPI}: print; figures are sized for a paper column).")
 ]
+SpatialOpt = Annotated[
+    str,
+    typer.Option(
+        "--spatial",
+        help="A latent with positions (C, H, W): channel-mean (each channel averaged over its positions, "
+        "C features) or flatten (every value a feature).",
+    ),
+]
 
 
 def _number(value: float) -> str:
@@ -380,7 +388,8 @@ def kl_report(
     figure_format: FormatOpt = defaults.FIGURE_FORMAT,
     dpi: DpiOpt = defaults.FIGURE_DPI,
 ) -> None:
-    """Per-dimension KL, total KL and active units of a VAE: which dimensions carry information."""
+    """Per-dimension KL, total KL and active units of a VAE (per channel for spatial latents), and the
+    latent scale: the scaling_factor and per-channel mean/std that make its latents unit-variance."""
     from latentkit.commands.kl_report import kl_report as run_kl_report
 
     with _progress("encoding", enabled=not state.quiet) as progress:
@@ -411,9 +420,12 @@ def _print_kl_report(report: Any, console: Console) -> None:
     import numpy as np
 
     doc = report.document
+    spatial = report.layout.kind == "spatial"
+    scale = report.scale
     table = Table(
-        "dim", "KL (nats)", "± s.e.", "share", "Var(μ)", "mean σ²", "",
-        title=f"{Path(doc['checkpoint']['path']).name} on {doc['data']['source']} (n={report.n})",
+        "channel" if spatial else "dim", "KL (nats)", "± s.e.", "share", "Var(μ)", "mean σ²", "mean z", "std z", "",
+        title=f"{Path(doc['checkpoint']['path']).name} on {doc['data']['source']} (n={report.n})"
+        + (f", latents {'×'.join(map(str, report.layout.shape))}" if spatial else ""),
     )  # fmt: skip
     stderr = report.per_dim_stderr if report.per_dim_stderr is not None else np.full_like(report.per_dim, np.nan)
     for i in np.argsort(-report.per_dim, kind="stable"):
@@ -427,6 +439,8 @@ def _print_kl_report(report: Any, console: Console) -> None:
             f"{report.share[i]:.1%}",
             _number(report.mean_variance[i]),
             _number(report.mean_sigma2[i]),
+            f"{scale.latents_mean[i]:.4g}",
+            f"{scale.latents_std[i]:.4g}",
             state_text,
         )
     console.print(table)
@@ -436,6 +450,12 @@ def _print_kl_report(report: Any, console: Console) -> None:
         f"(Var(μ) > {report.threshold:g})"
         + (f" · collapsed: {', '.join(map(str, report.collapsed))}" if report.collapsed else "")
     )
+    line = f"latent scale: scaling_factor [bold]{scale.scaling_factor:.5g}[/bold] (1/std of sampled latents)"
+    line += f" · shift_factor {scale.shift_factor:.4g}"
+    for key, entry in doc["scale"]["config"].items():
+        if key in ("scaling_factor", "shift_factor"):
+            line += f" · model's {key} {entry['config']:.5g} ({entry['relative_difference']:+.1%})"
+    console.print(line)
     for note in report.diagnosis:
         console.print("[yellow]diagnosis:[/yellow] ", end="")
         console.print(note, markup=False)
@@ -636,6 +656,7 @@ def umap_command(
     generated: Annotated[
         bool, typer.Option("--generated", help="VAE: project data and prior samples together, as for a GAN.")
     ] = False,
+    spatial: SpatialOpt = defaults.SPATIAL_CODE,
     neighbors: Annotated[int, typer.Option("--neighbors", help="UMAP's n_neighbors.")] = defaults.UMAP_NEIGHBORS,
     min_dist: Annotated[float, typer.Option("--min-dist", help="UMAP's min_dist.")] = defaults.UMAP_MIN_DIST,
     seed: Annotated[
@@ -666,6 +687,7 @@ def umap_command(
             n=n,
             color_by=color_by,
             generated=generated,
+            spatial=spatial,
             neighbors=neighbors,
             min_dist=min_dist,
             seed=seed,
@@ -806,6 +828,7 @@ def disentangle(
     bin_factors: Annotated[
         Optional[int], typer.Option("--bin-factors", help="Cut continuous factors into N equal-width classes.")
     ] = None,
+    spatial: SpatialOpt = defaults.SPATIAL_CODE,
     num_train: Annotated[
         Optional[int], typer.Option("--num-train", help="β-VAE/FactorVAE training votes (default 10000).")
     ] = None,
@@ -837,6 +860,7 @@ def disentangle(
             dci_model=dci_model,
             bootstrap=bootstrap,
             bin_factors=bin_factors,
+            spatial=spatial,
             num_train=num_train,
             num_eval=num_eval,
             out=out,

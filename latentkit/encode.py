@@ -212,6 +212,21 @@ def encode_rows(
 
     (len(rows), C·P) flattened, or (len(rows), C) with ``spatial="channel-mean"``.
     """
+    codes, _ = encode_codes(model, source, rows, batch_size=batch_size, device=device, spatial=spatial, progress=progress)
+    return codes
+
+
+def encode_codes(
+    model: Any,
+    source: Any,
+    rows: np.ndarray,
+    *,
+    batch_size: int,
+    device: str = "cpu",
+    spatial: str = "flatten",
+    progress: Progress | None = None,
+) -> tuple[np.ndarray, LatentLayout]:
+    """:func:`encode_rows` and the layout of the latents the encoder returned."""
     from latentkit.data.source import Subset
 
     rows = np.asarray(rows, dtype=np.int64)
@@ -226,7 +241,7 @@ def encode_rows(
         progress=progress,
     )
     assert result.means is not None
-    return result.means[inverse]
+    return result.means[inverse], result.layout
 
 
 def encode_posterior(

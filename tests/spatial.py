@@ -43,7 +43,15 @@ def write_spatial_checkpoint(folder: Path, config: dict | None = None, repeats: 
 
     images = spatial_images(repeats)
     data = folder / "spatial.npz"
-    np.savez(data, x=images, y=np.arange(len(images)) % 4)
+    blocks = images[:, 0, ::2, ::2].reshape(len(images), 4)  # the four block values, as factors 0/1
+    np.savez(data, x=images, y=np.arange(len(images)) % 4, factors=(blocks > 0.5).astype(np.int64))
     config = {**SPATIAL_CONFIG, **(config or {})}
     model = PluginRegistry([SPATIAL_PLUGIN]).get("spatial-vae").build(config)
     return save(model, folder / "spatial.safetensors", plugin="spatial-vae", config=config, dataset=str(data))
+
+
+def spatial_decode(codes: np.ndarray) -> np.ndarray:
+    """The plugin's decoder in numpy: flat codes (..., 12) → images (..., 1, 4, 4)."""
+    z = np.asarray(codes, dtype=np.float64).reshape(*codes.shape[:-1], 3, 2, 2)
+    mixed = z.sum(axis=-3, keepdims=True)  # decoder weights are all 1
+    return 1 / (1 + np.exp(-np.repeat(np.repeat(mixed, 2, axis=-2), 2, axis=-1)))

@@ -58,6 +58,8 @@ from latentkit.defaults import (
     JSON_SCHEMA_VERSION,
     NUM_BINS,
     SEED,
+    SPATIAL_CODE,
+    SPATIAL_CODES,
     TRAIN_FRACTION,
 )
 from latentkit.errors import LatentkitError
@@ -214,11 +216,15 @@ def encode_factor_data(
     device: str,
     bin_factors: int | None,
     progress: Callable[[int], None] | None,
+    spatial: str = SPATIAL_CODE,
 ) -> FactorData:
-    """Encode ``n`` random observations of ``source`` (posterior means) with their factors."""
+    """Encode ``n`` random observations of ``source`` (posterior means) with their factors.
+
+    A spatial latent gives one code per channel, averaged over its positions
+    (``spatial="channel-mean"``), or every value (``"flatten"``)."""
     from latentkit.analysis.validation import check_codes_and_factors
     from latentkit.data.source import factors_at
-    from latentkit.encode import encode_rows, posterior_means
+    from latentkit.encode import encode_codes, posterior_means
 
     if getattr(source, "factors", None) is None:
         raise LatentkitError(
@@ -230,13 +236,15 @@ def encode_factor_data(
     rows = choose_rows(len(source), n, default=n, seed=seed, name=source.name)
     # The rows are put in random order so that the fixed split gives independent train and test draws.
     rows = rows[np.random.default_rng(seed + 1).permutation(n)]
-    codes = encode_rows(checkpoint.model, source, rows, batch_size=batch_size, device=device, progress=progress)
+    codes, layout = encode_codes(
+        checkpoint.model, source, rows, batch_size=batch_size, device=device, spatial=spatial, progress=progress
+    )
     factors = factors_at(source, rows)
     codes, factors = check_codes_and_factors(codes, _binned(factors, bin_factors))
     names = tuple(source.factor_names or _factor_names(None, factors.shape[1]))
 
     def encode(images: np.ndarray) -> np.ndarray:
-        return posterior_means(checkpoint.model, images, batch_size=batch_size, device=device)
+        return posterior_means(checkpoint.model, images, batch_size=batch_size, device=device, spatial=spatial)
 
     base = getattr(source, "source", source)  # a --limit subset wraps the full source
     sampler, missing = None, None
@@ -254,6 +262,8 @@ def encode_factor_data(
         **checkpoint_document(checkpoint, checkpoint.path),
         "data": source.name,
         "representation": "posterior mean",
+        "latent_shape": list(layout.shape),
+        "spatial": spatial if layout.kind == "spatial" else None,
         "binned_factors": bin_factors,
     }
     return FactorData(codes, factors, names, train, test, sampler, missing, description)
@@ -427,6 +437,7 @@ def disentangle(
     dci_model: str = DCI_MODEL,
     bootstrap: int = BOOTSTRAP,
     bin_factors: int | None = None,
+    spatial: str = SPATIAL_CODE,
     num_train: int | None = None,
     num_eval: int | None = None,
     out: str | Path | None = None,
@@ -448,7 +459,9 @@ def disentangle(
     skipped with a note when the input cannot resample by factor). ``num_train``
     and ``num_eval`` set the β-VAE/FactorVAE sample sizes (defaults: 10,000 and
     5,000, as in Locatello et al. 2019). ``bootstrap`` > 0 adds percentile
-    confidence intervals of the array-level scores.
+    confidence intervals of the array-level scores. ``spatial`` reduces a
+    spatial latent to codes: ``channel-mean`` (each channel averaged over its
+    positions, the default) or ``flatten`` (every value a code).
     """
     import time
 
@@ -467,6 +480,8 @@ def disentangle(
         )
     if bin_factors is not None and bin_factors < 2:
         raise LatentkitError(f"--bin-factors {bin_factors} is below 2", fix="pass --bin-factors 2 or more")
+    if spatial not in SPATIAL_CODES:
+        raise LatentkitError(f"unknown --spatial {spatial!r}", fix=f"use one of {', '.join(SPATIAL_CODES)}")
     if codes is not None:
         factor_data = load_codes_file(codes, bin_factors=bin_factors)
     else:
@@ -483,8 +498,9 @@ def disentangle(
         source = open_source(data, ckpt, limit=None, seed=seed)
         callback = progress(n) if progress else None
         factor_data = encode_factor_data(
-            ckpt, source, n=n, seed=seed, batch_size=batch_size, device=device, bin_factors=bin_factors, progress=callback
-        )
+            ckpt, source, n=n, seed=seed, batch_size=batch_size, device=device, bin_factors=bin_factors,
+            progress=callback, spatial=spatial,
+        )  # fmt: skip
     out_dir = prepare_out_dir(out or default_out_dir(codes if codes is not None else checkpoint)) if write else None
 
     notes: list[str] = []
@@ -597,6 +613,7 @@ def disentangle(
                 "--dci-model": dci_model,
                 "--bootstrap": bootstrap or None,
                 "--bin-factors": bin_factors,
+                "--spatial": spatial if spatial != SPATIAL_CODE and codes is None else None,
                 "--num-train": num_train,
                 "--num-eval": num_eval,
                 **format_option(figure_format, dpi),

@@ -1,7 +1,9 @@
 """``latentkit umap``: a 2-D picture of the latent space, and how far to trust it.
 
 VAE: the posterior means of (a reproducible subsample of) the data, projected
-with UMAP, PCA or t-SNE and coloured by label or by a ground-truth factor.
+with UMAP, PCA or t-SNE and coloured by label or by a ground-truth factor. A
+spatial latent (C, H, W) is projected from its position-averaged channel means
+(C features) by default, or from every value with ``spatial="flatten"``.
 GAN (or a VAE with ``generated``): real data and generated samples projected
 together from PCA features of their pixels, coloured by source, so mode
 coverage shows. Every projection is scored with trustworthiness (k = 10) on a
@@ -13,8 +15,9 @@ re-plotted without recomputing) and a scatter figure.
 ===================  ===========================================================
 ``checkpoint``       path, sha256, plugin, kind, latent_dim
 ``data``             source, n_total, n (data points projected)
-``settings``         method, space (posterior_mean | pixel_pca), generated,
-                     pixel_components, neighbors, min_dist, knn (exact |
+``settings``         method, space (posterior_mean | pixel_pca), spatial
+                     (channel-mean | flatten, null for a flat code or pixels),
+                     latent_shape, generated, pixel_components, neighbors, min_dist, knn (exact |
                      nndescent), exact_knn_max, batch_size, device
 ``points``           data, generated: how many of each
 ``color``            by (y, a factor name, source, or null), names
@@ -61,6 +64,8 @@ from latentkit.defaults import (
     FIGURE_FORMAT,
     JSON_SCHEMA_VERSION,
     SEED,
+    SPATIAL_CODE,
+    SPATIAL_CODES,
     TRUSTWORTHINESS_K,
     TRUSTWORTHINESS_SUBSAMPLE,
     UMAP_EXACT_KNN_MAX,
@@ -128,6 +133,7 @@ def embed(
     n: int | None = None,
     color_by: str | None = None,
     generated: bool = False,
+    spatial: str = SPATIAL_CODE,
     neighbors: int = UMAP_NEIGHBORS,
     min_dist: float = UMAP_MIN_DIST,
     seed: int = SEED,
@@ -149,13 +155,16 @@ def embed(
     holds is an error) are chosen with ``seed``; ``seed`` also makes the
     projection deterministic (for UMAP at the cost of its parallelism).
     ``generated`` asks a VAE for the joint data/prior-sample projection a GAN
-    always gets.
+    always gets. ``spatial`` reduces a spatial latent: ``channel-mean`` (each
+    channel averaged over its positions) or ``flatten`` (every value).
     """
     from latentkit.figures.style import check_dpi, check_format
 
     check_dpi(dpi)
     if method not in UMAP_METHODS:
         raise LatentkitError(f"unknown --method {method!r}", fix=f"use one of {', '.join(UMAP_METHODS)}")
+    if spatial not in SPATIAL_CODES:
+        raise LatentkitError(f"unknown --spatial {spatial!r}", fix=f"use one of {', '.join(SPATIAL_CODES)}")
     if neighbors < 2:
         raise LatentkitError(f"--neighbors {neighbors} is less than 2", fix="pass --neighbors 2 or more (default 15)")
     if not 0 <= min_dist:
@@ -193,10 +202,11 @@ def embed(
 
     stages = 2  # projection, trustworthiness
     advance = progress(len(rows) * (2 if joint else 1) + stages) if progress else None
-    features, index, color, color_names, space = _features(
-        ckpt, source, rows, joint=joint, color_by=color_by, seed=seed, batch_size=batch_size, device=device,
-        progress=advance,
+    features, index, color, color_names, space, layout = _features(
+        ckpt, source, rows, joint=joint, color_by=color_by, spatial=spatial, seed=seed, batch_size=batch_size,
+        device=device, progress=advance,
     )  # fmt: skip
+    spatial_used = spatial if layout is not None and layout.kind == "spatial" else None
     knn = None
     if method == "pca":
         embedding = projection.pca_embedding(features, seed=seed)
@@ -223,6 +233,8 @@ def embed(
         "settings": {
             "method": method,
             "space": space,
+            "spatial": spatial_used,
+            "latent_shape": list(layout.shape) if layout is not None else None,
             "generated": joint,
             "pixel_components": features.shape[1] if joint else None,
             "neighbors": neighbors if method == "umap" else None,
@@ -247,6 +259,7 @@ def embed(
                 "--n": n,
                 "--color-by": color_by if not joint else None,
                 "--generated": generated,
+                "--spatial": spatial if spatial != SPATIAL_CODE else None,
                 "--neighbors": neighbors if neighbors != UMAP_NEIGHBORS else None,
                 "--min-dist": min_dist if min_dist != UMAP_MIN_DIST else None,
                 "--seed": seed,
@@ -296,17 +309,21 @@ def _features(
     *,
     joint: bool,
     color_by: str | None,
+    spatial: str,
     seed: int,
     batch_size: int,
     device: str,
     progress: Callable[[int], None] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str] | None, str]:
-    """What to project, the data row of each point, its colour value, colour names, and the space's name."""
+    """What to project, the data row of each point, its colour value, colour names, the space's name,
+    and the latent layout (None for pixels)."""
     from latentkit.decode import decode_codes, prior_codes
-    from latentkit.encode import encode_rows
+    from latentkit.encode import encode_codes
 
     if not joint:
-        means = encode_rows(ckpt.model, source, rows, batch_size=batch_size, device=device, progress=progress)
+        means, layout = encode_codes(
+            ckpt.model, source, rows, batch_size=batch_size, device=device, spatial=spatial, progress=progress
+        )
         color = None
         if color_by == "y":
             color = np.asarray(source.labels)[rows].astype(np.int64)
@@ -315,7 +332,7 @@ def _features(
 
             column = list(source.factor_names).index(color_by)
             color = np.asarray(factors_at(source, rows))[:, column].astype(np.int64)
-        return means.astype(np.float32), rows, color, None, "posterior_mean"
+        return means.astype(np.float32), rows, color, None, "posterior_mean", layout
 
     from latentkit.analysis.projection import pca_embedding
 
@@ -340,7 +357,7 @@ def _features(
     features = pca_embedding(pixels, components, seed=seed)
     index = np.concatenate([rows, np.full(len(rows), -1, dtype=np.int64)])
     color = np.concatenate([np.zeros(len(rows), np.int64), np.ones(len(rows), np.int64)])
-    return features, index, color, list(SOURCE_NAMES), "pixel_pca"
+    return features, index, color, list(SOURCE_NAMES), "pixel_pca", None
 
 
 def _write(

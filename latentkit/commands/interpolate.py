@@ -11,10 +11,12 @@ and one grid figure with the modes side by side.
 
 ================  ==============================================================
 ``checkpoint``    path, sha256, plugin, kind, latent_dim
+``layout``        the latent's shape (kind flat | spatial, latent_shape, channels,
+                  positions); a spatial latent is interpolated as one tensor
 ``data``          source, n (null for a GAN: its endpoints are prior samples)
 ``seed``          the seed; ``settings``: modes, steps, pairs, batch_size, device
 ``t``             the steps, 0 … 1
-``prior_norm``    √d, the typical norm of a prior sample
+``prior_norm``    √d, the typical norm of a prior sample (d: every latent value)
 ``endpoints``     kind (posterior_mean | prior_sample), rows ((pairs, 2) data
                   rows, or null), norm_mean (mean norm of the endpoints)
 ``caveats``       what the figure cannot support (collapsed model, identical cells)
@@ -80,7 +82,7 @@ class Interpolation:
 
     modes: tuple[str, ...]
     t: np.ndarray  # (steps,)
-    codes: np.ndarray  # (modes, pairs, steps, latent_dim)
+    codes: np.ndarray  # (modes, pairs, steps, D): flattened latents, D = C·H·W for a spatial latent
     images: np.ndarray  # (modes, pairs, steps, C, H, W)
     endpoints: np.ndarray | None  # (pairs, 2) data rows (VAE), None for prior samples
     prior_norm: float
@@ -194,8 +196,10 @@ def interpolate(
     modes = ("lerp", "slerp") if mode == "both" else (mode,)
     t = np.linspace(0.0, 1.0, steps)
 
+    from latentkit.analysis.layout import LatentLayout
     from latentkit.decode import decode_codes, prior_codes
-    from latentkit.encode import encode_rows
+    from latentkit.encode import encode_codes
+    from latentkit.models.protocols import latent_shape_of
 
     source = None
     endpoints = None
@@ -211,7 +215,7 @@ def interpolate(
     caveats: list[str] = []
     if endpoints is not None:
         rows = endpoints.ravel()
-        ends = encode_rows(ckpt.model, source, rows, batch_size=batch_size, device=device, progress=advance)
+        ends, layout = encode_codes(ckpt.model, source, rows, batch_size=batch_size, device=device, progress=advance)
         ends = ends.reshape(n_pairs, 2, -1)
         originals = source.get(rows).reshape(n_pairs, 2, *source.image_shape)
         sample = encode_rows(ckpt.model, source, check_rows, batch_size=batch_size, device=device, progress=advance)
@@ -220,14 +224,21 @@ def interpolate(
             c for c in (caveat.small_sample(len(check_rows)), caveat.collapsed_model(n_active, ckpt.latent_dim)) if c
         ]
     else:
+        layout = LatentLayout(latent_shape_of(ckpt.model))
         ends = prior_codes(ckpt.model, 2 * n_pairs, seed=seed).reshape(n_pairs, 2, -1)
     start, end = ends[:, 0], ends[:, 1]
     codes = np.stack([PATHS[m](start, end, t) for m in modes])  # (modes, pairs, steps, D)
     image_shape = tuple(source.image_shape) if source is not None else None
     images = decode_codes(
-        ckpt.model, codes, batch_size=batch_size, device=device, image_shape=image_shape, progress=advance
+        ckpt.model,
+        codes,
+        batch_size=batch_size,
+        device=device,
+        image_shape=image_shape,
+        latent_shape=layout.shape,
+        progress=advance,
     )
-    latent_dim = ckpt.latent_dim
+    latent_dim = layout.size
     metrics = {m: path_metrics(codes[i], images[i], latent_dim) for i, m in enumerate(modes)}
     identical = caveat.identical_cells_caveat(images)
     if identical:
@@ -238,6 +249,7 @@ def interpolate(
         "schema": "latentkit.interpolate",
         "schema_version": JSON_SCHEMA_VERSION,
         "checkpoint": checkpoint_document(ckpt, checkpoint),
+        "layout": layout.to_document(),
         "data": {"source": source.name, "n": len(source)} if source is not None else None,
         "seed": seed,
         "settings": {

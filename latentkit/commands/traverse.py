@@ -5,6 +5,13 @@ its posterior means) with every other dimension held at a base code (a data
 point's posterior mean, or zero). VAE rows are ordered by KL, collapsed
 dimensions last (or hidden); GAN rows by decoder sensitivity.
 
+A spatial latent (C, H, W, or any shape with positions) is traversed one
+channel at a time: every position of the channel is shifted together, so that
+the channel's position-averaged value takes the row's values while its spatial
+pattern (from the base code) is kept; rows are labelled by channel, and KL,
+active and sensitivity are per channel. A flat code is the case of one
+position per channel (the dimension takes the value).
+
 ``traverse.json`` also gives each dimension's decoder sensitivity, the mean
 squared change of the decoded output per unit change of that dimension around
 base codes (central differences), which catches dimensions the encoder uses
@@ -14,13 +21,15 @@ but the decoder ignores, and the reverse.
 
 ================  ==============================================================
 ``checkpoint``    path, sha256, plugin, kind, latent_dim
+``layout``        kind (flat | spatial), latent_shape, channels, positions
 ``data``          source, n_total, n (points encoded); null for a GAN
 ``settings``      range (R or "quantile"), quantiles, steps, base, active_only,
                   sensitivity_n, sensitivity_step, ignored_below {relative,
                   absolute}, active_threshold, batch_size, device
 ``base``          kind (posterior_mean | zero), index (data row or null), code
-``rows``          in figure order: dim, values, kl, active, sensitivity
-``dimensions``    index = dimension: kl, active (null for a GAN), sensitivity,
+``rows``          in figure order: dim (the channel, for a spatial latent),
+                  values, kl, active, sensitivity
+``dimensions``    index = dimension or channel: kl, active (null for a GAN), sensitivity,
                   relative_sensitivity, decoder_ignores (list of dimensions)
 ``notes``         where encoder and decoder disagree about a dimension
 ``figures``       ``traversal`` (and ``gif``); ``arrays``: the .npz file name
@@ -28,7 +37,8 @@ but the decoder ignores, and the reverse.
 ================  ==============================================================
 
 ``traverse.npz``: ``codes`` (rows, steps, D), ``images`` (rows, steps, C, H, W),
-``dims`` (rows,), ``values`` (rows, steps), ``base_code`` (D,).
+``dims`` (rows,), ``values`` (rows, steps), ``base_code`` (D,), ``latent_shape``;
+codes are flattened latents (reshape the last axis to ``latent_shape``).
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ import numpy as np
 
 from latentkit.analysis import caveats as caveat
 from latentkit.analysis.active_units import active_mask
+from latentkit.analysis.layout import LatentLayout
 from latentkit.analysis.path_metrics import finite_difference_sensitivity
 from latentkit.commands._common import (
     format_option,
@@ -84,10 +95,11 @@ BASES = ("data", "zero")
 class Traversal:
     """Result of :func:`traverse`; ``document`` is exactly what ``traverse.json`` holds."""
 
-    dims: np.ndarray  # (rows,) the dimension each row varies, in figure order
-    values: np.ndarray  # (rows, steps) the values that dimension takes
-    base_code: np.ndarray  # (D,) every other dimension's value
-    codes: np.ndarray  # (rows, steps, D)
+    dims: np.ndarray  # (rows,) the dimension (channel) each row varies, in figure order
+    values: np.ndarray  # (rows, steps) the values that dimension (its position average) takes
+    base_code: np.ndarray  # (D,) every other dimension's value, flattened
+    codes: np.ndarray  # (rows, steps, D) flattened latents
+    layout: LatentLayout
     images: np.ndarray  # (rows, steps, C, H, W)
     kl: np.ndarray | None  # (D,) per-dimension KL (VAE)
     active: np.ndarray | None  # (D,) bool (VAE)
@@ -134,19 +146,42 @@ def parse_base(value: str | int | None) -> str | int | None:
 
 
 def decoder_sensitivity(
-    model: Any, bases: np.ndarray, *, step: float, batch_size: int, device: str, image_shape: Any = None
+    model: Any,
+    bases: np.ndarray,
+    directions: np.ndarray,
+    *,
+    step: float,
+    batch_size: int,
+    device: str,
+    image_shape: Any = None,
+    latent_shape: tuple[int, ...] | None = None,
 ) -> np.ndarray:
-    """Per dimension i: mean over ``bases`` and pixels of ((x(z + h e_i) − x(z − h e_i)) / 2h)²."""
+    """Per direction u_i (rows of ``directions``, (K, D)): mean over ``bases`` (n, D) and pixels
+    of ((x(z + h u_i) − x(z − h u_i)) / 2h)²; u_i = e_i for a flat code, the indicator of
+    channel i's positions for a spatial one."""
     from latentkit.decode import decode_codes
 
-    n, dim = bases.shape
-    shifts = np.eye(dim, dtype=np.float32) * np.float32(step)  # (D, D)
-    plus = bases[None, :, :] + shifts[:, None, :]  # (D, n, D)
+    shifts = directions.astype(np.float32) * np.float32(step)  # (K, D)
+    plus = bases[None, :, :] + shifts[:, None, :]  # (K, n, D)
     minus = bases[None, :, :] - shifts[:, None, :]
     images = decode_codes(
-        model, np.stack([plus, minus]), batch_size=batch_size, device=device, image_shape=image_shape
-    )  # (2, D, n, C, H, W)
-    return np.array([finite_difference_sensitivity(images[0, i], images[1, i], step) for i in range(dim)])
+        model,
+        np.stack([plus, minus]),
+        batch_size=batch_size,
+        device=device,
+        image_shape=image_shape,
+        latent_shape=latent_shape,
+    )  # (2, K, n, C, H, W)
+    return np.array([finite_difference_sensitivity(images[0, i], images[1, i], step) for i in range(len(shifts))])
+
+
+def channel_codes(base_code: np.ndarray, dims: np.ndarray, values: np.ndarray, layout: LatentLayout) -> np.ndarray:
+    """(rows, steps, D) codes: row r shifts every position of channel ``dims[r]`` of ``base_code``
+    together so that the channel's position average equals ``values[r, s]``; the rest stays."""
+    base_code = np.asarray(base_code, dtype=np.float64)
+    directions = layout.channel_directions()[dims]  # (rows, D)
+    offsets = values - layout.channel_mean(base_code)[dims][:, None]  # (rows, steps)
+    return base_code[None, None, :] + offsets[:, :, None] * directions[:, None, :]
 
 
 def traverse(
@@ -218,10 +253,12 @@ def traverse(
                 fix="drop them: a GAN is traversed around --base zero over a fixed --range",
             )
     base = base if base is not None else ("data" if is_vae else "zero")
-    latent_dim = ckpt.latent_dim
 
     from latentkit.decode import decode_codes, prior_codes
     from latentkit.encode import encode_rows
+    from latentkit.models.protocols import latent_shape_of
+
+    layout = LatentLayout(latent_shape_of(ckpt.model))  # the encoder's output refines it below
 
     source = rows = means = kl = active = None
     base_index: int | None = None
@@ -234,7 +271,7 @@ def traverse(
                 fix=f"pass a row index from 0 to {len(source) - 1}",
             )
     sensitivity_n = min(TRAVERSE_SENSITIVITY_N, len(rows)) if rows is not None else TRAVERSE_SENSITIVITY_N
-    total = (len(rows) if rows is not None else 0) + steps * latent_dim
+    total = (len(rows) if rows is not None else 0) + steps * layout.channels
     advance = progress(total) if progress else None
 
     if is_vae:
@@ -245,8 +282,9 @@ def traverse(
             ckpt.model, Subset(source, rows), batch_size=batch_size, device=device, keep_means=True, progress=advance
         )
         means = encoded.means.astype(np.float64)
-        kl = encoded.stats.kl.mean.copy()
-        active = active_mask(encoded.stats.mean.variance(ddof=0), ACTIVE_THRESHOLD)
+        layout = encoded.layout
+        kl = encoded.stats.channel_kl.mean.copy()
+        active = active_mask(encoded.stats.channel_mean.variance(ddof=0), ACTIVE_THRESHOLD)
         rng = np.random.default_rng(seed)
         if base == "data":
             pick = int(rng.integers(len(rows)))
@@ -255,27 +293,29 @@ def traverse(
             base_index = base
             base_code = encode_rows(ckpt.model, source, np.array([base]), batch_size=1, device=device)[0]
         else:
-            base_code = np.zeros(latent_dim)
+            base_code = np.zeros(layout.size)
         sensitivity_bases = means[np.sort(rng.permutation(len(rows))[:sensitivity_n])]
     else:
-        base_code = np.zeros(latent_dim)
+        base_code = np.zeros(layout.size)
         sensitivity_bases = prior_codes(ckpt.model, sensitivity_n, seed=seed).astype(np.float64)
 
     image_shape = tuple(source.image_shape) if source is not None else None
     sensitivity = decoder_sensitivity(
         ckpt.model,
         sensitivity_bases.astype(np.float32),
+        layout.channel_directions(),
         step=TRAVERSE_SENSITIVITY_STEP,
         batch_size=batch_size,
         device=device,
         image_shape=image_shape,
+        latent_shape=layout.shape,
     )
     relative = sensitivity / sensitivity.max() if sensitivity.max() > 0 else np.zeros_like(sensitivity)
     decoder_uses = (relative >= TRAVERSE_IGNORED_SENSITIVITY) & (sensitivity >= TRAVERSE_IGNORED_SENSITIVITY_ABSOLUTE)
 
     if is_vae:
         # active dimensions first, each group by KL, largest first
-        dims = np.array(sorted(range(latent_dim), key=lambda i: (not active[i], -kl[i], i)), dtype=np.int64)
+        dims = np.array(sorted(range(layout.channels), key=lambda i: (not active[i], -kl[i], i)), dtype=np.int64)
         if active_only:
             dims = dims[active[dims]]
             if len(dims) == 0:
@@ -284,29 +324,36 @@ def traverse(
                     fix="drop --active-only to see every dimension",
                 )
     else:
-        dims = np.array(sorted(range(latent_dim), key=lambda i: (-sensitivity[i], i)), dtype=np.int64)
+        dims = np.array(sorted(range(layout.channels), key=lambda i: (-sensitivity[i], i)), dtype=np.int64)
 
     if value_range == "quantile":
         levels = np.linspace(*TRAVERSE_QUANTILES, steps)
-        values = np.stack([np.quantile(means[:, i], levels) for i in dims])
+        channel_means = layout.channel_mean(means)
+        values = np.stack([np.quantile(channel_means[:, i], levels) for i in dims])
     else:
         values = np.tile(np.linspace(-value_range, value_range, steps), (len(dims), 1))
-    codes = np.repeat(np.repeat(base_code[None, None, :], len(dims), axis=0), steps, axis=1)
-    codes[np.arange(len(dims)), :, dims] = values
-    codes = codes.astype(np.float32)
+    codes = channel_codes(base_code, dims, values, layout).astype(np.float32)
     images = decode_codes(
-        ckpt.model, codes, batch_size=batch_size, device=device, image_shape=image_shape, progress=advance
+        ckpt.model,
+        codes,
+        batch_size=batch_size,
+        device=device,
+        image_shape=image_shape,
+        latent_shape=layout.shape,
+        progress=advance,
     )
 
-    notes = _notes(kl, active, sensitivity, decoder_uses) if is_vae else []
+    unit = "channel" if layout.kind == "spatial" else "dimension"
+    notes = _notes(kl, active, sensitivity, decoder_uses, unit) if is_vae else []
     caveats = []
     if is_vae:
         caveats.append(caveat.small_sample(len(rows)))
         if len(rows) >= ACTIVITY_MIN_N:
-            caveats.append(caveat.collapsed_model(int(active.sum()), latent_dim))
+            caveats.append(caveat.collapsed_model(int(active.sum()), layout.channels))
     caveats.append(caveat.identical_cells_caveat(images))
     caveats = [c for c in caveats if c]
     still = caveat.constant_rows(images)
+    base_values = layout.channel_mean(base_code)  # per channel: the position average (a flat code's own values)
     figures = {"traversal": f"traverse.{figure_format}"}
     if gif:
         figures["gif"] = GIF_NAME
@@ -314,6 +361,7 @@ def traverse(
         "schema": "latentkit.traverse",
         "schema_version": JSON_SCHEMA_VERSION,
         "checkpoint": checkpoint_document(ckpt, checkpoint),
+        "layout": layout.to_document(),
         "data": {"source": source.name, "n_total": len(source), "n": len(rows)} if source is not None else None,
         "seed": seed,
         "settings": {
@@ -340,7 +388,7 @@ def traverse(
                 "kl": float(kl[d]) if kl is not None else None,
                 "active": bool(active[d]) if active is not None else None,
                 "sensitivity": float(sensitivity[d]),
-                "base_value": float(base_code[d]),
+                "base_value": float(base_values[d]),
                 "unchanged": bool(still[r]),
             }
             for r, d in enumerate(dims)
@@ -379,6 +427,7 @@ def traverse(
         values=values,
         base_code=base_code,
         codes=codes,
+        layout=layout,
         images=images,
         kl=kl,
         active=active,
@@ -392,14 +441,16 @@ def traverse(
     return result
 
 
-def _notes(kl: np.ndarray, active: np.ndarray, sensitivity: np.ndarray, decoder_uses: np.ndarray) -> list[str]:
-    """Where encoder and decoder disagree about a dimension."""
+def _notes(
+    kl: np.ndarray, active: np.ndarray, sensitivity: np.ndarray, decoder_uses: np.ndarray, unit: str = "dimension"
+) -> list[str]:
+    """Where encoder and decoder disagree about a dimension (or channel: ``unit``)."""
     notes = []
     ignored = np.flatnonzero(active & ~decoder_uses)
     if ignored.size:
         dims = ", ".join(f"{i} (KL {kl[i]:.2f})" for i in ignored)
         notes.append(
-            f"Dimension(s) {dims}: the encoder uses them but the decoder barely responds "
+            f"{unit.capitalize()}(s) {dims}: the encoder uses them but the decoder barely responds "
             f"(sensitivity under {TRAVERSE_IGNORED_SENSITIVITY:.0%} of the largest, or under "
             f"{TRAVERSE_IGNORED_SENSITIVITY_ABSOLUTE:g}): information paid for in KL that the output does not show."
         )
@@ -407,7 +458,7 @@ def _notes(kl: np.ndarray, active: np.ndarray, sensitivity: np.ndarray, decoder_
     if unused.size:
         dims = ", ".join(str(i) for i in unused)
         notes.append(
-            f"Dimension(s) {dims}: collapsed in the encoder but the decoder responds to them, so prior samples "
+            f"{unit.capitalize()}(s) {dims}: collapsed in the encoder but the decoder responds to them, so prior samples "
             "vary there in ways no data point does; expect odd samples."
         )
     return notes
@@ -435,6 +486,7 @@ def _write(
             "dims": result.dims,
             "values": result.values,
             "base_code": result.base_code,
+            "latent_shape": np.array(result.layout.shape, dtype=np.int64),
         },
     )
     steps = result.values.shape[1]
@@ -443,16 +495,18 @@ def _write(
         labels = [f"{label}\nvalues {row[0]:.2g} … {row[-1]:.2g}" for label, row in zip(labels, result.values)]
         levels = np.linspace(*TRAVERSE_QUANTILES, steps)
         column_labels = [f"{q:.0%}" for q in levels]
-        xlabel = "quantile of the dimension's posterior means (framed: nearest the base code)"
+        xlabel = f"quantile of the {_unit(result)}'s posterior means (framed: nearest the base code)"
     else:
         column_labels = [f"{v:g}" for v in np.round(result.values[0], 2)]
-        xlabel = "value of the dimension (framed: nearest the base code)"
-    xlabel += "\nsens = decoder sensitivity, mean squared output change per unit of the dimension"
+        xlabel = f"value of the {_unit(result)} (framed: nearest the base code)"
+    if result.layout.kind == "spatial":
+        xlabel = xlabel.replace("value of the channel", "mean of the channel over its positions, all shifted together")
+    xlabel += f"\nsens = decoder sensitivity, mean squared output change per unit of the {_unit(result)}"
     base = result.document["base"]
     base_text = f"data point #{base['index']}" if base["index"] is not None else "zero"
     active_text = ""
     if result.active is not None:
-        active_text = f" · {int(result.active.sum())}/{len(result.active)} dimensions active"
+        active_text = f" · {int(result.active.sum())}/{len(result.active)} {_unit(result)}s active"
     result.files["figure"] = plot_traversal(
         result.images,
         out_dir / figures["traversal"],
@@ -468,13 +522,15 @@ def _write(
     )
     if "gif" in figures:
         if value_range == "quantile":
-            frame_labels = [f"every dimension at its {q:.0%} quantile" for q in np.linspace(*TRAVERSE_QUANTILES, steps)]
+            frame_labels = [
+                f"every {_unit(result)} at its {q:.0%} quantile" for q in np.linspace(*TRAVERSE_QUANTILES, steps)
+            ]
         else:
-            frame_labels = [f"every dimension at z = {v:+.2f}" for v in result.values[0]]
+            frame_labels = [f"every {_unit(result)} at z = {v:+.2f}" for v in result.values[0]]
         result.files["gif"] = write_traversal_gif(
             result.images,
             out_dir / figures["gif"],
-            labels=[f"z{int(d)}" for d in result.dims],
+            labels=[_name(result, int(d)) for d in result.dims],
             title=f"{checkpoint_name}: traversal around {base_text}",
             frame_labels=frame_labels,
         )
@@ -483,21 +539,32 @@ def _write(
 
 def figure_rows(result: Traversal) -> tuple[list[str], list[int | None]]:
     """Each row's label and the column to frame (nearest the base value; None when it lies outside the row)."""
+    base_values = np.array([row["base_value"] for row in result.document["rows"]])
     base_steps: list[int | None] = []
-    for r, d in enumerate(result.dims):
+    for r in range(len(result.dims)):
         row = result.values[r]
-        inside = row.min() <= result.base_code[d] <= row.max()
-        base_steps.append(int(np.argmin(np.abs(row - result.base_code[d]))) if inside else None)
+        inside = row.min() <= base_values[r] <= row.max()
+        base_steps.append(int(np.argmin(np.abs(row - base_values[r]))) if inside else None)
     labels = [
-        _row_label(result, int(d), framed=base_steps[r] is not None, unchanged=bool(row["unchanged"]))
+        _row_label(result, int(d), base_values[r], framed=base_steps[r] is not None, unchanged=bool(row["unchanged"]))
         for r, (d, row) in enumerate(zip(result.dims, result.document["rows"]))
     ]
     return labels, base_steps
 
 
-def _row_label(result: Traversal, dim: int, *, framed: bool, unchanged: bool) -> str:
+def _unit(result: Traversal) -> str:
+    return "channel" if result.layout.kind == "spatial" else "dimension"
+
+
+def _name(result: Traversal, dim: int) -> str:
+    """``z3`` for a dimension of a flat code, ``ch 3`` for a channel of a spatial latent."""
+    return f"ch {dim}" if result.layout.kind == "spatial" else f"z{dim}"
+
+
+def _row_label(result: Traversal, dim: int, base_value: float, *, framed: bool, unchanged: bool) -> str:
     """``z3 · KL 0.52`` then ``sens 1.2e-02 · base 0.31``, saying why a row has no framed cell."""
-    first = f"z{dim} · KL {result.kl[dim]:.2f}" if result.kl is not None else f"z{dim}"
-    base = f"base {result.base_code[dim]:.2f}" + ("" if framed else " (outside range)")
+    name = _name(result, dim)
+    first = f"{name} · KL {result.kl[dim]:.2f}" if result.kl is not None else name
+    base = f"base {base_value:.2f}" + ("" if framed else " (outside range)")
     second = f"sens {result.sensitivity[dim]:.1e} · {base}"
     return f"{first}\n{second}" + ("\nno visible change" if unchanged else "")

@@ -70,7 +70,7 @@ def test_sensitivity_of_a_linear_decoder_is_its_squared_columns_averaged():
             return (z @ matrix.T).reshape(-1, 1, 1, 2)
 
     bases = np.random.default_rng(0).normal(size=(7, 3)).astype(np.float32)
-    sensitivity = decoder_sensitivity(LinearDecoder(), bases, step=0.1, batch_size=4, device="cpu")
+    sensitivity = decoder_sensitivity(LinearDecoder(), bases, np.eye(3), step=0.1, batch_size=4, device="cpu")
     np.testing.assert_allclose(sensitivity, (matrix.numpy() ** 2).mean(axis=0), rtol=1e-4)
 
 
