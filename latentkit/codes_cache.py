@@ -1,7 +1,9 @@
 """A disk cache of encoded codes, so a second report on the same inputs skips the encoder.
 
 An entry holds what one encoding pass produced (the data rows encoded, their
-posterior means, and the float64 running moments of μ, σ² and the KL terms)
+flattened posterior means, the latent shape, the float64 running moments of μ,
+σ² and the KL terms per value and per channel, and the seeded posterior
+samples' statistics when drawn)
 together with the key it was computed for and a SHA-256 checksum of its arrays.
 The key names everything the codes depend on: the checkpoint's content hash,
 the model overrides (plugin, config, plugin files' content), the data's
@@ -29,12 +31,14 @@ from typing import Any
 
 import numpy as np
 
+from latentkit.analysis.latent_scale import ChannelSubsample, LatentSampleStats
+from latentkit.analysis.layout import LatentLayout
 from latentkit.analysis.moments import RunningMoments
 from latentkit.defaults import CACHE_DIR_ENV, CODES_CACHE_MAX_BYTES
 from latentkit.encode import EncodedRows, PosteriorStats
 
-CACHE_FORMAT = 1
-_MOMENTS = ("mean", "variance", "kl")
+CACHE_FORMAT = 2
+_MOMENTS = ("mean", "variance", "kl", "channel_mean", "channel_kl")
 
 
 def cache_root() -> Path:
@@ -47,33 +51,70 @@ def cache_root() -> Path:
     return base / "latentkit"
 
 
+def _moment_arrays(prefix: str, moments: RunningMoments) -> dict[str, np.ndarray]:
+    return {
+        f"{prefix}_count": np.array(moments.count, dtype=np.int64),
+        f"{prefix}_mean": np.asarray(moments.mean, dtype=np.float64),
+        f"{prefix}_m2": np.asarray(moments.m2, dtype=np.float64),
+    }
+
+
+def _moments_from(prefix: str, arrays: dict[str, np.ndarray], dim: int) -> RunningMoments:
+    moments = RunningMoments(
+        dim,
+        count=int(arrays[f"{prefix}_count"]),
+        mean=arrays[f"{prefix}_mean"].astype(np.float64),
+        m2=arrays[f"{prefix}_m2"].astype(np.float64),
+    )
+    if moments.mean.shape != (dim,) or moments.m2.shape != (dim,):
+        raise ValueError("array shapes disagree")
+    return moments
+
+
 def entry_arrays(codes: EncodedRows) -> dict[str, np.ndarray]:
-    """The arrays an entry stores: rows, means, and count/mean/M2 of each running moment."""
-    out = {"rows": np.asarray(codes.rows, dtype=np.int64), "means": np.asarray(codes.means, dtype=np.float32)}
+    """The arrays an entry stores: rows, means, the latent shape, count/mean/M2 of each running
+    moment, and the seeded posterior samples' statistics when the pass drew them."""
+    stats = codes.stats
+    out = {
+        "rows": np.asarray(codes.rows, dtype=np.int64),
+        "means": np.asarray(codes.means, dtype=np.float32),
+        "latent_shape": np.array(stats.layout.shape, dtype=np.int64),
+    }
     for name in _MOMENTS:
-        moments: RunningMoments = getattr(codes.stats, name)
-        out[f"{name}_count"] = np.array(moments.count, dtype=np.int64)
-        out[f"{name}_mean"] = np.asarray(moments.mean, dtype=np.float64)
-        out[f"{name}_m2"] = np.asarray(moments.m2, dtype=np.float64)
+        out.update(_moment_arrays(name, getattr(stats, name)))
+    if stats.samples is not None:
+        samples = stats.samples
+        out["samples_settings"] = np.array([samples.seed, samples.capacity], dtype=np.int64)
+        out.update(_moment_arrays("samples", samples.moments))
+        out["samples_values"] = samples.subsample.values
+        out["samples_priority"] = samples.subsample.priority
     return out
 
 
 def from_entry_arrays(arrays: dict[str, np.ndarray]) -> EncodedRows:
+    layout = LatentLayout(tuple(int(s) for s in arrays["latent_shape"]))
     means = arrays["means"]
-    dim = int(means.shape[1])
-    moments = {
-        name: RunningMoments(
-            dim,
-            count=int(arrays[f"{name}_count"]),
-            mean=arrays[f"{name}_mean"].astype(np.float64),
-            m2=arrays[f"{name}_m2"].astype(np.float64),
-        )
-        for name in _MOMENTS
-    }
     rows = arrays["rows"].astype(np.int64)
-    if rows.shape != (len(means),) or any(m.mean.shape != (dim,) or m.m2.shape != (dim,) for m in moments.values()):
+    if rows.shape != (len(means),) or means.ndim != 2 or means.shape[1] != layout.size:
         raise ValueError("array shapes disagree")
-    return EncodedRows(rows=rows, means=means.astype(np.float32), stats=PosteriorStats(**moments))
+    dims = {"mean": layout.size, "variance": layout.size, "kl": layout.size}
+    moments = {name: _moments_from(name, arrays, dims.get(name, layout.channels)) for name in _MOMENTS}
+    samples = None
+    if "samples_settings" in arrays:
+        seed, capacity = (int(v) for v in arrays["samples_settings"])
+        values, priority = arrays["samples_values"].astype(np.float64), arrays["samples_priority"].astype(np.float64)
+        if values.shape != priority.shape or values.ndim != 2 or len(values) != layout.channels:
+            raise ValueError("array shapes disagree")
+        samples = LatentSampleStats(
+            layout,
+            seed,
+            capacity,
+            moments=_moments_from("samples", arrays, layout.size),
+            subsample=ChannelSubsample(layout.channels, capacity, values=values, priority=priority),
+        )
+    return EncodedRows(
+        rows=rows, means=means.astype(np.float32), stats=PosteriorStats(layout, **moments, samples=samples)
+    )
 
 
 @dataclass

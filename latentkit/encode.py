@@ -125,10 +125,16 @@ def _to_device_batch(x: np.ndarray, device: Any) -> Any:
 
 
 def _check_outputs(mu: np.ndarray, logvar: np.ndarray, declared: tuple[int, ...], first_index: int) -> None:
-    """Shapes agree with the model's declared latent (channels; positions follow the input), values finite."""
+    """Shapes agree with the model's declared latent (channels; positions follow the input), values finite.
+
+    A model that declares only ``latent_dim`` may still return a spatial latent
+    whose channel count, or whose total size, is ``latent_dim``.
+    """
     if len(declared) == 1:
-        fits = mu.ndim == 2 and mu.shape[1:] == declared
-        expected = f"two (batch, {declared[0]}) arrays"
+        size = int(np.prod(mu.shape[1:])) if mu.ndim >= 2 else -1
+        fits = mu.ndim == 2 and mu.shape[1] == declared[0]
+        fits = fits or (mu.ndim > 2 and declared[0] in (mu.shape[1], size))
+        expected = f"two (batch, {declared[0]}) or (batch, {declared[0]}, ...) arrays"
     else:
         fits = mu.ndim == 1 + len(declared) and mu.shape[1] == declared[0]
         expected = f"two (batch, {declared[0]}, ...) arrays of {len(declared)} latent axes"
@@ -141,7 +147,7 @@ def _check_outputs(mu: np.ndarray, logvar: np.ndarray, declared: tuple[int, ...]
     finite = np.isfinite(mu) & np.isfinite(logvar)
     bad = ~finite.reshape(len(mu), mu.shape[1], -1).all(axis=(0, 2))
     if bad.any():
-        where = "latent dimension(s)" if len(declared) == 1 else "latent channel(s)"
+        where = "latent dimension(s)" if mu.ndim == 2 else "latent channel(s)"
         dims = ", ".join(str(d) for d in np.flatnonzero(bad)[:10])
         raise LatentkitError(
             f"the encoder returned NaN or inf in {where} {dims} (batch starting at row {first_index})",

@@ -106,3 +106,18 @@ def test_cache_root_follows_the_environment(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert cache_root() == tmp_path / "home" / ".cache" / "latentkit"
+
+
+def test_an_entry_keeps_a_spatial_layout_and_the_posterior_samples(tmp_path: Path) -> None:
+    from latentkit.analysis.layout import LatentLayout
+    from latentkit.codes_cache import entry_arrays, from_entry_arrays
+
+    rng = np.random.default_rng(0)
+    mu, logvar = rng.normal(size=(9, 12)), rng.normal(size=(9, 12))
+    stats = PosteriorStats.empty(LatentLayout((3, 2, 2)), sample_seed=5, subsample=4)
+    stats.update(mu, logvar, np.arange(9))
+    back = from_entry_arrays(entry_arrays(EncodedRows(rows=np.arange(9), means=mu.astype(np.float32), stats=stats)))
+    assert back.stats.layout.shape == (3, 2, 2)
+    np.testing.assert_array_equal(back.stats.channel_kl.mean, stats.channel_kl.mean)
+    np.testing.assert_array_equal(back.stats.samples.subsample.values, stats.samples.subsample.values)
+    assert (back.stats.samples.seed, back.stats.samples.capacity) == (5, 4)

@@ -74,3 +74,48 @@ def test_code_bank_serves_encoded_rows_and_encodes_only_the_missing_ones(handset
     got = bank.means_of(asked, progress=seen.append)
     np.testing.assert_allclose(got, mean[asked], rtol=1e-6, atol=1e-6)
     assert bank.extra_rows == 2 and sum(seen) == 2 + 2  # 2 served + the 2 distinct rows encoded
+
+
+class _SpatialEncoder:
+    """Encodes (B, 1, H, W) images to (B, 2, H, W) latents: channel 0 the pixels, channel 1 twice them."""
+
+    def __init__(self, latent_dim: int = 2, latent_shape=None, nan_channel=None):
+        self.latent_dim = latent_dim
+        if latent_shape is not None:
+            self.latent_shape = latent_shape
+        self.nan_channel = nan_channel
+
+    def encode(self, x):
+        import torch
+
+        mean = torch.cat([x, 2 * x], dim=1)
+        if self.nan_channel is not None:
+            mean[:, self.nan_channel, 0, 0] = float("nan")
+        return mean, torch.zeros_like(mean)
+
+
+def test_spatial_latents_are_read_channels_first_even_without_a_declared_shape(handset_images):
+    from latentkit.data.source import ArraySource
+
+    result = encode_posterior(_SpatialEncoder(), ArraySource("x", handset_images, full_scale=None), batch_size=50, keep_means=True)
+    assert result.layout.shape == (2, 2, 2)
+    flat = handset_images.reshape(len(handset_images), -1).astype(np.float64)
+    np.testing.assert_allclose(result.stats.channel_mean.mean, [flat.mean(), 2 * flat.mean()], rtol=1e-6)
+    np.testing.assert_allclose(result.means, np.concatenate([flat, 2 * flat], axis=1), rtol=1e-6)
+    kl = 0.5 * np.concatenate([flat, 2 * flat], axis=1) ** 2  # σ² = 1
+    np.testing.assert_allclose(result.stats.channel_kl.mean, [kl[:, :4].sum(1).mean(), kl[:, 4:].sum(1).mean()], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (_SpatialEncoder(latent_dim=3), r"mean \[50, 2, 2, 2\].*expected two \(batch, 3\) or \(batch, 3, \.\.\.\)"),
+        (_SpatialEncoder(latent_shape=(4, 2, 2)), r"expected two \(batch, 4, \.\.\.\) arrays of 3 latent axes"),
+        (_SpatialEncoder(nan_channel=1), r"NaN or inf in latent channel\(s\) 1 "),
+    ],
+)
+def test_spatial_outputs_that_do_not_fit_are_named(handset_images, model, message):
+    from latentkit.data.source import ArraySource
+
+    with pytest.raises(LatentkitError, match=message):
+        encode_posterior(model, ArraySource("x", handset_images, full_scale=None), batch_size=50)
