@@ -18,13 +18,6 @@ from latentkit.commands.info import info
 from latentkit.models.formats import open_model
 from latentkit_diffusers import EXAMPLE_CONFIG
 
-# Spatial (C, H, W) latents in kl-report/interpolate/traverse come with the spatial-latents work
-# of issue 9; until it is on main these tests are expected to fail, and strict xfail says so loudly.
-needs_spatial = pytest.mark.xfail(
-    strict=True, reason="kl-report/interpolate/traverse on (C, H, W) latents: spatial latents (issue 9, h9b)"
-)
-
-
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory) -> tuple[Path, torch.nn.Module, Path]:
     from diffusers import AutoencoderKL
@@ -108,7 +101,6 @@ def test_plugins_check_builds_the_example_config(capsys):
     assert rows["diffusers"]["origin"].startswith("entry point latentkit-diffusers ")
 
 
-@needs_spatial
 def test_kl_report_equals_diagonal_gaussian_kl(saved):
     from latentkit.commands.kl_report import kl_report
 
@@ -116,9 +108,17 @@ def test_kl_report_equals_diagonal_gaussian_kl(saved):
     report = kl_report(folder, data=str(data), write=False)
     posterior = _library_posterior(vae, np.load(data)["x"])
     assert report.total == pytest.approx(posterior.kl().double().mean().item(), rel=1e-6)
+    # latent scale: 1 / std of sampled latents = 1 / sqrt(Var(mean) + E[var]) over every value, per channel too
+    mean, var = posterior.mean.double(), posterior.var.double()
+    total_var = mean.var(unbiased=False) + var.mean()
+    scale = report.document["scale"]
+    assert scale["implied"]["scaling_factor"] == pytest.approx(1 / total_var.sqrt().item(), rel=1e-6)
+    channel_std = (mean.transpose(0, 1).reshape(4, -1).var(dim=1, unbiased=False) + var.mean(dim=(0, 2, 3))).sqrt()
+    np.testing.assert_allclose(scale["implied"]["latents_std"], channel_std.numpy(), rtol=1e-6)
+    assert scale["config"]["scaling_factor"]["config"] == vae.config.scaling_factor
+    assert report.document["layout"]["latent_shape"] == [4, 8, 8] and len(report.per_dim) == 4
 
 
-@needs_spatial
 def test_interpolate_and_traverse_decode_like_diffusers(saved):
     from latentkit.commands.interpolate import interpolate
     from latentkit.commands.traverse import traverse
