@@ -218,10 +218,12 @@ def interpolate(
         ends, layout = encode_codes(ckpt.model, source, rows, batch_size=batch_size, device=device, progress=advance)
         ends = ends.reshape(n_pairs, 2, -1)
         originals = source.get(rows).reshape(n_pairs, 2, *source.image_shape)
-        sample = encode_rows(ckpt.model, source, check_rows, batch_size=batch_size, device=device, progress=advance)
+        sample, _ = encode_codes(  # per channel (position-averaged) for a spatial latent, as kl-report
+            ckpt.model, source, check_rows, batch_size=batch_size, device=device, spatial="channel-mean", progress=advance
+        )
         n_active = int(active_mask(sample.astype(np.float64).var(axis=0), ACTIVE_THRESHOLD).sum())
         caveats += [
-            c for c in (caveat.small_sample(len(check_rows)), caveat.collapsed_model(n_active, ckpt.latent_dim)) if c
+            c for c in (caveat.small_sample(len(check_rows)), caveat.collapsed_model(n_active, layout.channels)) if c
         ]
     else:
         layout = LatentLayout(latent_shape_of(ckpt.model))
