@@ -133,3 +133,17 @@ def test_a_nearly_deterministic_posterior_is_flagged():
     assert any("nearly deterministic" in note for note in notes)
     wide = latent_scale(*stats_of(*known_latents(), batch=40), LAYOUT)
     assert scale_notes(wide, {}, np.array([True, True, False])) == []
+
+
+def test_counter_uniforms_are_uniform_independent_and_depend_on_row_and_seed_only():
+    from latentkit.analysis.latent_scale import counter_uniforms, posterior_draws
+
+    u = counter_uniforms(7, np.arange(4000), 25, streams=3)  # 300,000 values
+    assert u.shape == (3, 4000, 25) and 0 < u.min() and u.max() < 1
+    assert abs(u.mean() - 0.5) < 0.002 and abs(u.var() - 1 / 12) < 0.001
+    assert abs(np.corrcoef(u[0].ravel(), u[1].ravel())[0, 1]) < 0.01
+    np.testing.assert_array_equal(counter_uniforms(7, np.array([3, 17]), 25, 3), u[:, [3, 17]])
+    assert not np.array_equal(counter_uniforms(8, np.array([3]), 25, 3), u[:, [3]])
+    samples, _ = posterior_draws(np.zeros((4000, 25)), np.zeros((4000, 25)), np.arange(4000), seed=7)
+    assert abs(samples.mean()) < 0.01 and abs(samples.std() - 1) < 0.01
+    assert abs(np.mean(samples**4) - 3) < 0.05  # Gaussian kurtosis
