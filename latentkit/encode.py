@@ -174,6 +174,15 @@ def _encode_batch(model: Any, x: np.ndarray, device: str, first_index: int) -> t
     return mu, logvar
 
 
+def root_rows(source: Any, index: np.ndarray) -> np.ndarray:
+    """Rows of the underlying data set that ``source``'s positions ``index`` are (through any
+    :class:`~latentkit.data.source.Subset`), so seeded draws follow the data row, not the shard."""
+    index = np.asarray(index, dtype=np.int64)
+    while isinstance(getattr(source, "indices", None), np.ndarray) and hasattr(source, "source"):
+        index, source = source.indices[index], source.source
+    return index
+
+
 def _same_layout(layout: LatentLayout | None, mu: np.ndarray) -> LatentLayout:
     found = LatentLayout(mu.shape[1:])
     if layout is not None and found != layout:
@@ -285,7 +294,8 @@ def encode_posterior(
             if stats is None:
                 stats = PosteriorStats.empty(layout, sample_seed=sample_seed)
             flat_mu, flat_logvar = mu.reshape(len(mu), -1), logvar.reshape(len(mu), -1)
-            stats.update(flat_mu, flat_logvar, np.asarray(batch.index))
+            rows = root_rows(source, batch.index) if sample_seed is not None else None
+            stats.update(flat_mu, flat_logvar, rows)
             if keep_means:
                 means.append(reduce_codes(flat_mu, layout, spatial).astype(np.float32))
                 indices.append(batch.index)

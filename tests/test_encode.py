@@ -119,3 +119,24 @@ def test_spatial_outputs_that_do_not_fit_are_named(handset_images, model, messag
 
     with pytest.raises(LatentkitError, match=message):
         encode_posterior(model, ArraySource("x", handset_images, full_scale=None), batch_size=50)
+
+
+def test_spatial_statistics_with_samples_merge_across_shards_to_those_of_one_pass(tmp_path):
+    from latentkit.data import Subset
+    from tests.spatial import SPATIAL_PLUGIN, write_spatial_checkpoint
+
+    checkpoint = write_spatial_checkpoint(tmp_path)
+    ckpt = load(checkpoint, plugin_files=[SPATIAL_PLUGIN])
+    source = open_data(ckpt.dataset)
+    whole = encode_posterior(ckpt.model, source, batch_size=64, sample_seed=3).stats
+    shards = np.array_split(np.random.default_rng(1).permutation(len(source)), 3)
+    parts = [encode_posterior(ckpt.model, Subset(source, np.sort(rows)), batch_size=7, sample_seed=3).stats for rows in shards]
+    merged = parts[2].merge(parts[0]).merge(parts[1])
+    assert merged.count == whole.count == 64 and merged.layout == whole.layout
+    for name in ("channel_kl", "channel_mean", "kl", "mean"):
+        np.testing.assert_allclose(getattr(merged, name).mean, getattr(whole, name).mean, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(getattr(merged, name).m2, getattr(whole, name).m2, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(merged.samples.moments.mean, whole.samples.moments.mean, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(merged.samples.subsample.values, whole.samples.subsample.values)
+    with pytest.raises(ValueError, match="without"):
+        whole.merge(encode_posterior(ckpt.model, source, batch_size=64).stats)

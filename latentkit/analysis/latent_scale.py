@@ -122,11 +122,12 @@ class ChannelSubsample:
         return self
 
     def _keep(self, values: np.ndarray, priority: np.ndarray) -> None:
-        if values.shape[1] > self.capacity:
-            # Sort by priority so the kept set, and its order, does not depend on the merge order.
-            order = np.argsort(priority, axis=1, kind="stable")[:, : self.capacity]
-            values, priority = np.take_along_axis(values, order, 1), np.take_along_axis(priority, order, 1)
-        self.values, self.priority = values, priority
+        if values.shape[1] > self.capacity:  # the smallest priorities, found in linear time
+            keep = np.argpartition(priority, self.capacity - 1, axis=1)[:, : self.capacity]
+            values, priority = np.take_along_axis(values, keep, 1), np.take_along_axis(priority, keep, 1)
+        # Sorted by priority, so the kept set and its order do not depend on the merge order.
+        order = np.argsort(priority, axis=1, kind="stable")
+        self.values, self.priority = np.take_along_axis(values, order, 1), np.take_along_axis(priority, order, 1)
 
 
 @dataclass

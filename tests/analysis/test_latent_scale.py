@@ -92,7 +92,7 @@ def test_bottom_k_subsample_keeps_the_smallest_priorities():
     sub = ChannelSubsample(1, capacity=3)
     sub.update(np.array([[10.0, 11.0, 12.0, 13.0]]), np.array([[0.9, 0.1, 0.5, 0.3]]))
     sub.update(np.array([[14.0]]), np.array([[0.2]]))
-    assert sub.values.tolist() == [[11.0, 14.0, 13.0]]
+    assert sub.values.tolist() == [[11.0, 14.0, 13.0]]  # priorities 0.1, 0.2, 0.3
 
 
 def test_pooled_moments_equal_numpy_over_all_values():
