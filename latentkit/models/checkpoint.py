@@ -140,6 +140,8 @@ class Checkpoint:
     @property
     def latent_shape(self) -> tuple[int, ...]:
         """The shape of one latent code: ``(latent_dim,)``, or e.g. ``(C, H, W)`` for spatial latents."""
+        from latentkit.models.protocols import latent_shape_of
+
         return latent_shape_of(self.model)
 
     @property
@@ -148,12 +150,6 @@ class Checkpoint:
         if self._sha256 is None:
             self._sha256 = file_sha256(self.path)
         return self._sha256
-
-
-def latent_shape_of(model: Any) -> tuple[int, ...]:
-    """A model's ``latent_shape`` attribute, else ``(latent_dim,)``."""
-    shape = getattr(model, "latent_shape", None)
-    return tuple(int(s) for s in shape) if shape is not None else (int(model.latent_dim),)
 
 
 def file_sha256(path: Path) -> str:
