@@ -133,9 +133,10 @@ def test_interpolate_and_traverse_decode_like_diffusers(saved):
     assert sorted(walk.dims.tolist()) == [0, 1, 2, 3]  # one row per channel
 
 
-def test_console_script_info_without_torch(saved):
-    """`latentkit info` on the folder through the installed script; the description imports no torch."""
-    folder, _, _ = saved
+def test_console_script_info_without_torch_and_kl_report(saved, tmp_path):
+    """`latentkit info` and `kl-report` on the folder through the installed script, no flags;
+    the description imports no torch."""
+    folder, vae, data = saved
     script = Path(sys.executable).parent / "latentkit"
     env = {**os.environ, "NO_COLOR": "1"}
     shown = subprocess.run([script, "info", folder, "--json"], capture_output=True, text=True, env=env, check=True)
@@ -146,3 +147,9 @@ def test_console_script_info_without_torch(saved):
         f"info({str(folder)!r}); assert 'torch' not in sys.modules, 'info imported torch'"
     )
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    run = subprocess.run(
+        [script, "-q", "kl-report", folder, "--data", data, "--out", tmp_path, "--json"],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    posterior = _library_posterior(vae, np.load(data)["x"])
+    assert json.loads(run.stdout)["kl"]["total"] == pytest.approx(posterior.kl().double().mean().item(), rel=1e-6)
