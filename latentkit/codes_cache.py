@@ -85,7 +85,6 @@ def entry_arrays(codes: EncodedRows) -> dict[str, np.ndarray]:
     if stats.samples is not None:
         samples = stats.samples
         out["samples_settings"] = np.array([samples.seed, samples.capacity], dtype=np.int64)
-        out.update(_moment_arrays("samples", samples.moments))
         out["samples_values"] = samples.subsample.values
         out["samples_priority"] = samples.subsample.priority
     return out
@@ -109,7 +108,6 @@ def from_entry_arrays(arrays: dict[str, np.ndarray]) -> EncodedRows:
             layout,
             seed,
             capacity,
-            moments=_moments_from("samples", arrays, layout.size),
             subsample=ChannelSubsample(layout.channels, capacity, values=values, priority=priority),
         )
     return EncodedRows(

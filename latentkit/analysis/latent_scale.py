@@ -56,38 +56,39 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def counter_uniforms(seed: int, rows: np.ndarray, size: int, streams: int) -> np.ndarray:
-    """Uniforms in (0, 1), (streams, B, size): value k of row r in stream s depends on (seed, r, k, s) only.
+def counter_uniforms(seed: int, counters: np.ndarray) -> np.ndarray:
+    """Uniforms in (0, 1), one per counter (any shape of non-negative ints), depending on (seed, counter) only.
 
-    A counter-based generator (SplitMix64 of a key and the counter, as in
-    Salmon et al. 2011's counter-based design), so any batch of rows draws
-    exactly what one pass over all rows would, in one vectorised step. numpy's
-    generators would need one seeded generator per row, ~100 µs each.
+    A counter-based generator (SplitMix64 of a key and the counter, after
+    Salmon et al. 2011), so a value is the same whichever batch or shard asks
+    for it, drawn for a whole batch in one vectorised step; numpy's generators
+    would need one seeded generator per row.
     """
     golden = np.uint64(0x9E3779B97F4A7C15)
     with np.errstate(over="ignore"):
         key = _splitmix64(np.array([seed % 2**64], dtype=np.uint64) * golden + np.uint64(1))
-        rows = np.asarray(rows, dtype=np.int64).astype(np.uint64)
-        counter = rows[:, None] * np.uint64(size) + np.arange(size, dtype=np.uint64)[None, :]  # (B, size)
-        counter = counter[None] * np.uint64(streams) + np.arange(streams, dtype=np.uint64)[:, None, None]
-        bits = _splitmix64(key ^ _splitmix64(counter * golden))
+        bits = _splitmix64(key ^ _splitmix64(np.asarray(counters, dtype=np.int64).astype(np.uint64) * golden))
     return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
 
 
+def _counters(rows: np.ndarray, elements: np.ndarray, size: int, stream: int) -> np.ndarray:
+    """Counter of value ``elements`` (of ``size`` per row) of ``rows`` in one of three streams."""
+    return (np.asarray(rows, dtype=np.int64) * size + elements) * 3 + stream
+
+
 def posterior_draws(
-    mean: np.ndarray, logvar: np.ndarray, rows: np.ndarray, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """One sample z = μ + σ ε per latent value and a uniform priority for each, (B, D) each.
+    mean: np.ndarray, logvar: np.ndarray, rows: np.ndarray, elements: np.ndarray, *, size: int, seed: int
+) -> np.ndarray:
+    """Samples z = μ + σ ε of the latent values ``elements`` (flat index < ``size``) of data ``rows``;
+    ``mean``/``logvar`` are those values' posterior parameters (all arrays the same shape).
 
     ε is standard normal by the Box–Muller transform of two counter-based
-    uniforms (:func:`counter_uniforms`), so row ``r``'s draws depend on
-    (``seed``, ``r``) only, never on how the rows are batched or sharded.
+    uniforms, so each value's draw depends on (``seed``, row, element) only.
     """
-    mean = np.asarray(mean, dtype=np.float64)
-    std = np.exp(0.5 * np.asarray(logvar, dtype=np.float64))
-    u1, u2, priority = counter_uniforms(seed, rows, mean.shape[1], streams=3)
+    u1 = counter_uniforms(seed, _counters(rows, elements, size, 0))
+    u2 = counter_uniforms(seed, _counters(rows, elements, size, 1))
     noise = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
-    return mean + std * noise, priority
+    return np.asarray(mean, dtype=np.float64) + np.exp(0.5 * np.asarray(logvar, dtype=np.float64)) * noise
 
 
 @dataclass
@@ -132,33 +133,53 @@ class ChannelSubsample:
 
 @dataclass
 class LatentSampleStats:
-    """Mergeable statistics of seeded posterior samples: per-value moments and a per-channel subsample."""
+    """A mergeable, seeded subsample of posterior samples: up to ``capacity`` sampled values per channel.
+
+    Each (row, position) gets a uniform priority (counter-based, so the same in
+    any batch or shard); the ``capacity`` (row, position) pairs of smallest
+    priority are kept, the same pairs for every channel, and only the values
+    that can still enter the subsample are drawn, so the cost per batch falls
+    as the subsample fills.
+    """
 
     layout: LatentLayout
     seed: int
     capacity: int
-    moments: RunningMoments = field(default=None)  # type: ignore[assignment]
     subsample: ChannelSubsample = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        if self.moments is None:
-            self.moments = RunningMoments(self.layout.size)
         if self.subsample is None:
             self.subsample = ChannelSubsample(self.layout.channels, self.capacity)
 
     def update(self, mean: np.ndarray, logvar: np.ndarray, rows: np.ndarray) -> None:
         """Fold a batch: ``mean``/``logvar`` (B, C·P) flattened, ``rows`` (B,) the rows' data indices."""
-        samples, priority = posterior_draws(mean, logvar, rows, self.seed)
-        self.moments.update(samples)
-        c = self.layout.channels
-        # (B, C, P) → (C, B·P): every value of a channel, from every row and position
-        by_channel = samples.reshape(len(samples), c, -1).transpose(1, 0, 2).reshape(c, -1)
-        self.subsample.update(by_channel, priority.reshape(len(priority), c, -1).transpose(1, 0, 2).reshape(c, -1))
+        c, p, size = self.layout.channels, self.layout.positions, self.layout.size
+        rows = np.asarray(rows, dtype=np.int64)
+        priority = counter_uniforms(self.seed, _counters(rows[:, None], np.arange(p)[None, :], p, 2)).ravel()
+        kept = self.subsample.priority
+        candidates = np.arange(len(priority))
+        if kept.shape[1] >= self.capacity:  # full: only priorities below the largest kept one can enter
+            candidates = np.flatnonzero(priority < kept[0, -1])
+        if candidates.size > self.capacity:  # nor can any beyond the batch's own smallest ``capacity``
+            candidates = np.sort(candidates[np.argpartition(priority[candidates], self.capacity - 1)[: self.capacity]])
+        if candidates.size == 0:
+            return
+        row_of, position = candidates // p, candidates % p
+        elements = np.arange(c)[:, None] * p + position[None, :]  # (C, n): every channel at these positions
+        batch_rows = np.broadcast_to(row_of, elements.shape)
+        values = posterior_draws(
+            np.asarray(mean)[batch_rows, elements],
+            np.asarray(logvar)[batch_rows, elements],
+            np.broadcast_to(rows[row_of], elements.shape),
+            elements,
+            size=size,
+            seed=self.seed,
+        )
+        self.subsample.update(values, np.broadcast_to(priority[candidates], values.shape))
 
     def merge(self, other: LatentSampleStats) -> LatentSampleStats:
         if other.layout != self.layout or other.seed != self.seed:
             raise ValueError("cannot merge sample statistics of different layouts or seeds")
-        self.moments.merge(other.moments)
         self.subsample.merge(other.subsample)
         return self
 
@@ -202,7 +223,7 @@ class LatentScale:
     means_mean: np.ndarray  # (C,) per-channel mean of the posterior means
     means_std: np.ndarray  # (C,) per-channel std of the posterior means
     noise_share: np.ndarray  # (C,) E[σ²] / Var[z] per channel: the posterior noise's share of the variance
-    sampled: dict[str, Any]  # Monte Carlo estimates: scaling_factor, shift_factor, latents_mean, latents_std
+    sampled: dict[str, Any]  # Monte Carlo estimates from the subsample: scaling_factor, shift_factor, latents_*
     histograms: dict[str, Any]  # per channel: edges (C, bins+1), counts (C, bins), subsample size
 
     def to_document(self) -> dict[str, Any]:
@@ -233,7 +254,7 @@ def latent_scale(
     of_means = pooled_moments(means.mean, means.variance(ddof=0), layout)
     noise = sigma2.mean
     total = pooled_moments(means.mean, means.variance(ddof=0) + noise, layout)
-    drawn = pooled_moments(samples.moments.mean, samples.moments.variance(ddof=0), layout)
+    kept = samples.subsample.values  # (C, k), the same (row, position) pairs in every channel
     edges, counts = [], []
     for values in samples.subsample.values:
         c, e = np.histogram(values, bins=HISTOGRAM_BINS)
@@ -251,10 +272,11 @@ def latent_scale(
         noise_share=_share(layout.channel_mean(noise), total["channel_var"]),
         sampled={
             "seed": samples.seed,
-            "scaling_factor": _inverse_std(drawn["var"]),
-            "shift_factor": drawn["mean"],
-            "latents_mean": drawn["channel_mean"],
-            "latents_std": np.sqrt(drawn["channel_var"]),
+            "n_per_channel": int(kept.shape[1]),
+            "scaling_factor": _inverse_std(float(kept.var())) if kept.size else float("nan"),
+            "shift_factor": float(kept.mean()) if kept.size else float("nan"),
+            "latents_mean": kept.mean(axis=1) if kept.size else None,
+            "latents_std": kept.std(axis=1) if kept.size else None,
         },
         histograms={
             "edges": np.array(edges),
