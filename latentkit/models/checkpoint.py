@@ -127,6 +127,7 @@ class Checkpoint:
     metadata: dict[str, str] = field(default_factory=dict)  # latentkit.* keys, prefix stripped
     format: str = "latentkit checkpoint"
     notes: list[str] = field(default_factory=list)  # what opening it inferred, for the user
+    files: tuple[Path, ...] = ()  # the files that make up a model saved as several (hashed by sha256)
     _sha256: str | None = field(default=None, repr=False)
 
     @property
@@ -148,17 +149,20 @@ class Checkpoint:
     def sha256(self) -> str:
         """SHA-256 of the file, computed once, streaming (files can be hundreds of MB)."""
         if self._sha256 is None:
-            self._sha256 = file_sha256(self.path)
+            self._sha256 = file_sha256(self.path, self.files)
         return self._sha256
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file; of a folder (a model saved as several files), of its files'
-    relative names and contents in name order."""
+def file_sha256(path: Path, files: Sequence[Path] = ()) -> str:
+    """SHA-256 of a file; of a model saved as several files (``files``, or every file of the
+    folder ``path``), of their relative names and contents in name order."""
     digest = hashlib.sha256()
     path = Path(path)
-    files = [(p.relative_to(path).as_posix(), p) for p in sorted(path.rglob("*")) if p.is_file()] if path.is_dir() else [("", path)]
-    for name, file in files:
+    if not files and path.is_dir():
+        files = [p for p in path.rglob("*") if p.is_file()]
+    base = path if path.is_dir() else path.parent
+    named = sorted((Path(f).relative_to(base).as_posix(), Path(f)) for f in files) if files else [("", path)]
+    for name, file in named:
         digest.update(name.encode() + b"\0")
         with file.open("rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):

@@ -100,6 +100,7 @@ def _from_plugin_loader(
         metadata=meta,
         format=loaded.format or (plugin.formats[0] if plugin.formats else plugin.name),
         notes=list(loaded.notes),
+        files=tuple(loaded.files),
     )
 
 

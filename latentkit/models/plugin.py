@@ -55,6 +55,7 @@ class LoadedModel:
     metadata: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     format: str | None = None  # a short name of the format; the plugin's first format if None
+    files: tuple[Path, ...] = ()  # the files the model was read from (its content hash covers these)
 
 
 @dataclass(frozen=True)

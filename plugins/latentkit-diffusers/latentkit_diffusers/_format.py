@@ -149,13 +149,13 @@ def load(path: Path, config: dict[str, Any] | None, device: str, options: LoadOp
     """The AutoencoderKL at ``path`` with its weights, in eval mode on ``device``."""
     from latentkit_diffusers._model import load_weights
 
-    config, weights, _files = _resolve(path, config)
+    config, weights, files = _resolve(path, config)
     model = load_weights(build(config), weights, path)
     model.to(device)
     model.eval()
     keep = {k: v for k, v in config.items() if not k.startswith("_")}
     notes = [f"images mapped from [0, 1] to [-1, 1]; latents {'x'.join(map(str, latent_shape(config)))} (unscaled)"]
-    return LoadedModel(model, keep, {}, notes, format=FORMAT)
+    return LoadedModel(model, keep, {}, notes, format=FORMAT, files=tuple(files))
 
 
 __all__ = ["build", "describe", "detect", "latent_shape", "load"]

@@ -70,6 +70,22 @@ def test_single_safetensors_with_config(saved, tmp_path):
         assert torch.equal(ckpt.model.encode(x)[0], vae.encode(x * 2 - 1).latent_dist.mean)
 
 
+def test_a_pipeline_folder_opens_its_vae_and_hashes_only_the_vae(saved, tmp_path):
+    import shutil
+
+    folder, _, _ = saved
+    pipeline = tmp_path / "pipeline"
+    shutil.copytree(folder, pipeline / "vae")
+    (pipeline / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    (pipeline / "unet").mkdir()
+    (pipeline / "unet" / "weights.bin").write_bytes(b"a large UNet")
+    ckpt = open_model(pipeline)
+    assert ckpt.plugin == "diffusers" and ckpt.latent_shape == (4, 8, 8)
+    digest = ckpt.sha256
+    (pipeline / "unet" / "weights.bin").write_bytes(b"another UNet")
+    assert open_model(pipeline).sha256 == digest != open_model(folder).sha256  # names are relative to the path
+
+
 def test_info_reads_config_and_headers_only(saved):
     folder, vae, _ = saved
     result = info(folder)
