@@ -106,7 +106,7 @@ retain_freed_memory()  # as the CLI does at start-up
 from latentkit.commands.kl_report import kl_report
 n, batch_size = int(sys.argv[2]), int(sys.argv[3])
 start = time.perf_counter()
-kl_report(sys.argv[1], data="shapes", limit=n, batch_size=batch_size, write=False)
+kl_report(sys.argv[1], data="shapes", n=n, batch_size=batch_size, write=False)
 print(time.perf_counter() - start)
 """
 
@@ -187,7 +187,7 @@ _PEAK = """
 import resource, sys
 from latentkit.commands.kl_report import kl_report
 limit = None if sys.argv[2] == 'all' else int(sys.argv[2])
-r = kl_report(sys.argv[1], data='shapes', limit=limit, write=False)
+r = kl_report(sys.argv[1], data="shapes", n=limit, write=False)
 print(r.n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 

@@ -95,7 +95,10 @@ DataOpt = Annotated[
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: latentkit-out/<checkpoint stem>-<hash of its path>/).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the JSON result to stdout and nothing else.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed: the same seed gives the same numbers.")]
-LimitOpt = Annotated[Optional[int], typer.Option("--limit", help="Use a reproducible random subset of N items.")]
+NOpt = Annotated[
+    Optional[int],
+    typer.Option("--n", "--limit", help="Use a reproducible random subset of N items (default: all); --limit is an alias."),
+]
 BatchOpt = Annotated[int, typer.Option("--batch-size", help="Items per batch (the default is the fastest measured on CPU).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")]
 PluginOpt = Annotated[Optional[str], typer.Option("--plugin", help="Plugin that builds the model (overrides the checkpoint).")]
@@ -355,8 +358,17 @@ def plugins(
 
     rows = list_plugins(plugin_file or (), check_build=check)
     if as_json:
-        _emit_json(to_json({"schema": "latentkit.plugins", "schema_version": defaults.JSON_SCHEMA_VERSION,
-                            "plugins": [row.to_document() for row in rows]}))
+        from latentkit.envelope import envelope
+        from latentkit.options import provenance
+
+        command = ["--check"] if check else []
+        for path in plugin_file or ():
+            command += ["--plugin-file", str(path)]
+        document = envelope(
+            "plugins", checkpoint=None, data=None, settings={"check": check}, notes=[], figures={},
+            results={"plugins": [row.to_document() for row in rows]}, provenance=provenance("plugins", command),
+        )  # fmt: skip
+        _emit_json(to_json(document))
     else:
         table = Table("name", "kind", "opens", "origin", "status")
         for row in rows:
@@ -377,7 +389,7 @@ def kl_report(
         float, typer.Option("--active-threshold", help="A dimension is active when Var_x(E\\[z_i|x]) exceeds this (Burda et al. 2016).")
     ] = defaults.ACTIVE_THRESHOLD,
     batch_size: BatchOpt = defaults.BATCH_SIZE,
-    limit: LimitOpt = None,
+    n: NOpt = None,
     seed: SeedOpt = defaults.SEED,
     device: DeviceOpt = defaults.DEVICE,
     plugin: PluginOpt = None,
@@ -399,7 +411,7 @@ def kl_report(
             out=out,
             active_threshold=active_threshold,
             batch_size=batch_size,
-            limit=limit,
+            n=n,
             seed=seed,
             device=device,
             plugin=plugin,
@@ -419,12 +431,11 @@ def kl_report(
 def _print_kl_report(report: Any, console: Console) -> None:
     import numpy as np
 
-    doc = report.document
     spatial = report.layout.kind == "spatial"
     scale = report.scale
     table = Table(
         "channel" if spatial else "dim", "KL (nats)", "± s.e.", "share", "Var(μ)", "mean σ²", "mean z", "std z", "",
-        title=f"{Path(doc['checkpoint']['path']).name} on {doc['data']['source']} (n={report.n})"
+        title=f"{report.checkpoint.name} on {report.source} (n={report.n})"
         + (f", latents {'×'.join(map(str, report.layout.shape))}" if spatial else ""),
     )  # fmt: skip
     stderr = report.per_dim_stderr if report.per_dim_stderr is not None else np.full_like(report.per_dim, np.nan)
@@ -452,11 +463,11 @@ def _print_kl_report(report: Any, console: Console) -> None:
     )
     line = f"latent scale: scaling_factor [bold]{scale.scaling_factor:.5g}[/bold] (1/std of sampled latents)"
     line += f" · shift_factor {scale.shift_factor:.4g}"
-    for key, entry in doc["scale"]["config"].items():
+    for key, entry in report.scale_comparison.items():
         if key in ("scaling_factor", "shift_factor"):
             line += f" · model's {key} {entry['config']:.5g} ({entry['relative_difference']:+.1%})"
     console.print(line)
-    for note in report.diagnosis:
+    for note in report.notes:
         console.print("[yellow]diagnosis:[/yellow] ", end="")
         console.print(note, markup=False)
     _print_caveats(report.caveats, console)
@@ -518,10 +529,9 @@ def interpolate(
     if as_json:
         _emit_json(result.to_json())
     console = _console(stderr=as_json)
-    doc = result.document
     table = Table(
         "mode", "mean ‖z‖", "min ‖z‖", "mean ‖z‖ / √d", "frame-to-frame MSE mean", "max",
-        title=f"{Path(doc['checkpoint']['path']).name}: {doc['settings']['pairs']} paths × {len(result.t)} steps "
+        title=f"{result.checkpoint.name}: {result.codes.shape[1]} paths × {len(result.t)} steps "
         f"between {'data points' if result.endpoints is not None else 'prior samples'}",
     )  # fmt: skip
     for name in result.modes:
@@ -614,10 +624,9 @@ def traverse(
     if as_json:
         _emit_json(result.to_json())
     console = _console(stderr=as_json)
-    doc = result.document
-    title = f"{Path(doc['checkpoint']['path']).name}: traversal"
+    title = f"{result.checkpoint.name}: traversal"
     table = Table("dim", "KL (nats)", "", "sensitivity", "relative", title=title)
-    relative = doc["dimensions"]["relative_sensitivity"]
+    relative = result.relative_sensitivity
     for d in result.dims:
         state_text = ""
         if result.active is not None:
@@ -632,7 +641,7 @@ def traverse(
     console.print(table)
     console.print(
         "sensitivity = mean squared change of the decoded output per unit change of the dimension "
-        f"(central differences around {doc['settings']['sensitivity_n']} base codes)"
+        f"(central differences around {result.sensitivity_n} base codes)"
     )
     _print_notes(result.notes, console)
     _print_caveats(result.caveats, console)
@@ -705,18 +714,14 @@ def umap_command(
     if as_json:
         _emit_json(result.to_json())
     console = _console(stderr=as_json)
-    doc = result.document
-    trust = doc["trustworthiness"]
-    points = doc["points"]
-    what = f"{points['data']} posterior means"
-    if points["generated"]:
-        what = f"{points['data']} data points + {points['generated']} generated samples"
+    what = f"{result.n_data} posterior means"
+    if result.n_generated:
+        what = f"{result.n_data} data points + {result.n_generated} generated samples"
     console.print(
-        f"{Path(doc['checkpoint']['path']).name}: {doc['settings']['method']} of {what}, "
-        f"coloured by {doc['color']['by'] or 'nothing'}"
+        f"{result.checkpoint.name}: {result.method} of {what}, coloured by {result.color_by or 'nothing'}"
     )
     console.print(
-        f"trustworthiness [bold]{trust['value']:.3f}[/bold] (k = {trust['k']}, on {trust['n']} points; 1 = every "
+        f"trustworthiness [bold]{result.trustworthiness:.3f}[/bold] (k = {result.trustworthiness_k}, on {result.trustworthiness_n} points; 1 = every "
         "neighbour shown is a real one)"
     )
     _print_caveats(result.caveats, console)
@@ -743,7 +748,7 @@ def train(
         Optional[float],
         typer.Option("--lr", help=f"Adam learning rate (VAE {defaults.TRAIN_LEARNING_RATE:g}, GAN {defaults.GAN_LEARNING_RATE:g})."),
     ] = None,
-    limit: LimitOpt = None,
+    n: NOpt = None,
     seed: SeedOpt = defaults.SEED,
     device: DeviceOpt = defaults.DEVICE,
     plugin: Annotated[
@@ -769,7 +774,7 @@ def train(
             latent_dim=latent_dim,
             batch_size=batch_size,
             learning_rate=learning_rate,
-            limit=limit,
+            n=n,
             seed=seed,
             device=device,
             plugin=plugin,
@@ -820,7 +825,10 @@ def disentangle(
             help=f"Comma-separated subset of {', '.join(defaults.DISENTANGLE_METRICS)} (default: all the input supports).",
         ),
     ] = None,
-    n: Annotated[int, typer.Option("--n", help="Observations encoded from the data.")] = defaults.DISENTANGLE_N,
+    n: Annotated[
+        Optional[int],
+        typer.Option("--n", help=f"Observations encoded from the data (default: all up to {defaults.DISENTANGLE_N})."),
+    ] = None,
     dci_model: Annotated[
         str, typer.Option("--dci-model", help="reference (sklearn gradient boosting, as in the papers) or fast (LightGBM).")
     ] = defaults.DCI_MODEL,
@@ -891,6 +899,91 @@ def disentangle(
     _print_caveats(report.caveats, console)
     for path in report.files.values():
         console.print(f"wrote {path}")
+
+
+@app.command()
+def check(
+    checkpoint: Annotated[Path, typer.Argument(help="The checkpoint to gate (.safetensors).")],
+    require: Annotated[
+        Optional[list[str]],
+        typer.Option("--require", help="A rule FIGURE OP VALUE, e.g. 'active_units >= 8' or 'mig >= baseline - 0.05' (repeatable)."),
+    ] = None,
+    rules_file: Annotated[
+        Optional[Path],
+        typer.Option("--rules-file", help="TOML with [check] require = [...] (default: the nearest latentkit.toml or pyproject.toml [tool.latentkit.check])."),
+    ] = None,
+    baseline: Annotated[
+        Optional[Path], typer.Option("--baseline", help="A checkpoint or a saved latentkit JSON for relative rules.")
+    ] = None,
+    data: DataOpt = None,
+    n: Annotated[Optional[int], typer.Option("--n", help="Rows each analysis uses (default: each analysis's own).")] = None,
+    as_json: JsonOpt = False,
+    junit: Annotated[Optional[Path], typer.Option("--junit", help="Also write JUnit XML here, one test case per rule.")] = None,
+    seed: SeedOpt = defaults.SEED,
+    batch_size: BatchOpt = defaults.BATCH_SIZE,
+    device: DeviceOpt = defaults.DEVICE,
+    plugin: PluginOpt = None,
+    config: ConfigOpt = None,
+    plugin_file: PluginFileOpt = None,
+    strip_prefix: StripPrefixOpt = None,
+    trust_pickles: TrustPicklesOpt = False,
+) -> None:
+    """Gate a checkpoint on rules over named figures: exit 0 when every rule holds, 1 when one fails, 2 on bad input."""
+    from latentkit.commands.check import check as run_check
+    from latentkit.commands.check import github_annotations, markdown_summary
+
+    with _progress("analysing", enabled=not state.quiet) as progress:
+        result = run_check(
+            checkpoint,
+            require=require or (),
+            rules_file=rules_file,
+            baseline=baseline,
+            data=data,
+            n=n,
+            seed=seed,
+            batch_size=batch_size,
+            device=device,
+            plugin=plugin,
+            config=_config(config),
+            plugin_files=plugin_file or (),
+            strip_prefix=strip_prefix,
+            trust_pickles=trust_pickles,
+            junit=junit,
+            progress=lambda analysis: progress,
+        )
+    if as_json:
+        _emit_json(result.to_json())
+    console = _console(stderr=as_json)
+    has_baseline = any(o.rule.needs_baseline for o in result.outcomes)
+    table = Table(
+        "rule", "measured", *(["baseline"] if has_baseline else []), "needed", "",
+        title=f"latentkit check {result.checkpoint.name}",
+    )  # fmt: skip
+    for o in result.outcomes:
+        extra = [f"{o.baseline:.6g}" if o.baseline is not None else "-"] if has_baseline else []
+        table.add_row(
+            Text(o.rule.text),
+            "not finite" if o.measured is None else f"{o.measured:.6g}",
+            *extra,
+            "-" if o.threshold is None else f"{o.rule.op} {o.threshold:.6g}",
+            "[green]pass[/green]" if o.passed else "[red]FAIL[/red]",
+        )
+    console.print(table)
+    for note in result.notes:
+        console.print(Text(f"note: {note}"))
+    verdict = "every rule holds" if result.passed else f"{len(result.failures)} of {len(result.outcomes)} rules failed"
+    console.print(f"[bold]{verdict}[/bold] (analyses run: {', '.join(result.analyses)})")
+    for path in result.files.values():
+        console.print(Text(f"wrote {path}"))
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in github_annotations(result):
+            print(line, file=sys.stderr if as_json else sys.stdout, flush=True)  # stdout stays JSON with --json
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(markdown_summary(result))
+    if not result.passed:
+        raise typer.Exit(ExitCode.CHECK_FAILED)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,6 @@ FIGURE_DPI = 300  # print resolution; figures are sized for a paper column (figu
 # Images with fewer pixels than this (8×8 digits; not 64×64 shapes) run torch on one thread
 # unless --threads or OMP_NUM_THREADS says otherwise (latentkit/threads.py, benchmarks/bench_threads.py).
 SMALL_INPUT_PIXELS = 1024
-JSON_SCHEMA_VERSION = 1
 CHECKPOINT_FORMAT = "1"
 # Encoded codes are cached here (see latentkit/codes_cache.py); else $XDG_CACHE_HOME/latentkit.
 CACHE_DIR_ENV = "LATENTKIT_CACHE_DIR"

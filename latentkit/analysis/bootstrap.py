@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -44,13 +45,20 @@ def bootstrap_ci(
         raise LatentkitError(f"the bootstrap needs at least 1 resample, got {n_resamples}", fix="pass --bootstrap 200")
     _check_confidence(confidence)  # before the resampling, not after
     codes = np.asarray(codes)
-    n_rows = codes.shape[0]
-    rng = np.random.default_rng(seed)
-    scores = np.empty(n_resamples)
-    for resample in range(n_resamples):
-        rows = rng.integers(0, n_rows, size=n_rows)
-        scores[resample] = score_fn(codes[rows], None if factors is None else np.asarray(factors)[rows])
+    factors = None if factors is None else np.asarray(factors)
+    scores = np.array(
+        [score_fn(codes[rows], None if factors is None else factors[rows])
+         for rows in resampled_rows([slice(0, codes.shape[0])], n_resamples=n_resamples, seed=seed)]
+    )  # fmt: skip
     return percentile_interval(scores, confidence)
+
+
+def resampled_rows(strata: Sequence[slice], *, n_resamples: int, seed: int = SEED) -> Iterator[np.ndarray]:
+    """``n_resamples`` bootstrap row sets: each stratum (a slice of rows) resampled with replacement
+    to its own size, the strata concatenated in order, so a train/test split keeps its meaning."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n_resamples):
+        yield np.concatenate([rng.integers(s.start, s.stop, s.stop - s.start) for s in strata])
 
 
 def percentile_interval(estimates: np.ndarray, confidence: float = BOOTSTRAP_CONFIDENCE) -> ConfidenceInterval:

@@ -19,6 +19,7 @@ factorial set (codes or images for every factor combination).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,65 +28,46 @@ from typing import Any
 
 import numpy as np
 
-from latentkit.commands._common import (
-    format_option,
-    checkpoint_document,
-    choose_rows,
-    default_out_dir,
-    library_versions,
-    model_options,
-    open_checkpoint,
-    open_source,
-    provenance,
-    require_vae,
-)
+from latentkit.analysis.registry import METRICS, MetricInput
+from latentkit.commands._common import default_out_dir, require_vae
 from latentkit.defaults import (
-    ACTIVE_THRESHOLD,
-    ACTIVITY_MIN_N,
     BATCH_SIZE,
-    BETA_VAE_NUM_EVAL,
-    BETA_VAE_NUM_TRAIN,
     BOOTSTRAP,
     BOOTSTRAP_CONFIDENCE,
     DCI_MODEL,
     DEVICE,
-    DISENTANGLE_METRICS,
     DISENTANGLE_N,
-    FACTOR_VAE_NUM_EVAL,
-    FACTOR_VAE_NUM_TRAIN,
-    FIGURE_DPI,
     FIGURE_FORMAT,
-    JSON_SCHEMA_VERSION,
-    NUM_BINS,
+    ACTIVE_THRESHOLD,
+    ACTIVITY_MIN_N,
+    FIGURE_DPI,
     SEED,
     SPATIAL_CODE,
     SPATIAL_CODES,
     TRAIN_FRACTION,
 )
+from latentkit.envelope import checkpoint_block, data_block, envelope
 from latentkit.errors import LatentkitError
+from latentkit.options import DataSelection, ModelInput, OutputSpec, flag, provenance
 from latentkit.outputs import atomic_write_json, prepare_out_dir, to_json
 
 JSON_NAME = "disentangle.json"
-SAMPLER_METRICS = ("beta_vae", "factor_vae")
 DCI_MODELS = ("reference", "fast")
-# Scores a bootstrap resample recomputes (the sampler scores draw fresh data instead).
-ARRAY_METRICS = tuple(m for m in DISENTANGLE_METRICS if m not in SAMPLER_METRICS)
-_VERSIONS = ("numpy", "scipy", "scikit-learn", "lightgbm", "torch")
 
 
 def parse_metrics(metrics: str | Sequence[str] | None) -> tuple[str, ...]:
     """``"mig,dci"`` or a list → validated metric names (None: every metric)."""
     if metrics is None:
-        return DISENTANGLE_METRICS
+        return tuple(METRICS)
     # one spelling everywhere: the JSON's names (beta_vae.eval_accuracy); beta-vae is accepted too
     names = [
         m.strip().replace("-", "_") for m in (metrics.split(",") if isinstance(metrics, str) else metrics) if m.strip()
     ]
-    unknown = [m for m in names if m not in DISENTANGLE_METRICS]
+    unknown = [m for m in names if m not in METRICS]
     if unknown or not names:
         raise LatentkitError(
             f"unknown metric {unknown[0]!r}" if unknown else "no metric named",
-            fix=f"use a comma-separated list of {', '.join(DISENTANGLE_METRICS)}",
+            fix=f"use a comma-separated list of {', '.join(METRICS)}",
         )
     return tuple(dict.fromkeys(names))
 
@@ -101,7 +83,17 @@ class FactorData:
     test: slice
     sampler: Any | None  # FactorSampler, or None
     sampler_missing_reason: str | None
-    description: dict[str, Any]
+    source: str  # the data source's name, or the codes file's path
+    n_total: int  # rows of the source
+    representation: str  # what the codes are
+    binned_factors: int | None
+    latent_shape: tuple[int, ...]  # the model's latent shape (the codes' width for a codes file)
+    spatial: str | None  # how a spatial latent became codes (channel-mean | flatten), None for a flat one
+
+    def metric_input(self, *, seed: int, dci_model: str, num_train: int | None = None,
+                     num_eval: int | None = None) -> MetricInput:
+        return MetricInput(self.codes, self.factors, self.train, self.test, seed, dci_model, self.sampler,
+                           num_train, num_eval)  # fmt: skip
 
 
 class LookupSampler:
@@ -191,8 +183,10 @@ def load_codes_file(path: str | Path, *, bin_factors: int | None = None) -> Fact
         sampler, missing = LookupSampler(factors, lambda rows: codes[rows]), None
     else:
         sampler, missing = None, "the codes file does not hold every factor combination exactly once"
-    description = {"kind": "codes", "path": str(path), "binned_factors": bin_factors}
-    return FactorData(codes, factors, names, train, test, sampler, missing, description)
+    return FactorData(
+        codes, factors, names, train, test, sampler, missing, str(path), len(codes), "codes file", bin_factors,
+        (codes.shape[1],), None,
+    )  # fmt: skip
 
 
 def _factor_names(raw: Any, k: int) -> tuple[str, ...]:
@@ -231,9 +225,7 @@ def encode_factor_data(
             f"data {source.name} has no ground-truth factors",
             fix="use --data shapes, or an .npz with a 'factors' array (or --codes FILE.npz)",
         )
-    if n < 10:
-        raise LatentkitError(f"--n {n} is too small to score", fix="pass --n of a few thousand")
-    rows = choose_rows(len(source), n, default=n, seed=seed, name=source.name)
+    rows = DataSelection(None, n, seed).rows(len(source), default=n, name=source.name)
     # The rows are put in random order so that the fixed split gives independent train and test draws.
     rows = rows[np.random.default_rng(seed + 1).permutation(n)]
     codes, layout = encode_codes(
@@ -257,115 +249,10 @@ def encode_factor_data(
     else:
         missing = f"data {source.name} cannot render observations by factor and is not a full factorial set"
     train, test = _split(n)
-    description = {
-        "kind": "checkpoint",
-        **checkpoint_document(checkpoint, checkpoint.path),
-        "data": source.name,
-        "representation": "posterior mean",
-        "latent_shape": list(layout.shape),
-        "spatial": spatial if layout.kind == "spatial" else None,
-        "binned_factors": bin_factors,
-    }
-    return FactorData(codes, factors, names, train, test, sampler, missing, description)
-
-
-@dataclass
-class MetricRun:
-    """The scores of one metric, how they were estimated, notes, and matrices worth drawing."""
-
-    scores: dict[str, float]
-    estimation: dict[str, Any]
-    notes: tuple[str, ...] = ()
-    matrices: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-def run_array_metric(
-    metric: str, data: FactorData, *, dci_model: str, seed: int, reference_sap_mode: bool = False
-) -> MetricRun:
-    """Compute one array-level metric on ``data`` with its split (see the module docstring)."""
-    codes, factors, tr, te = data.codes, data.factors, data.train, data.test
-    n_train, n_all = tr.stop - tr.start, len(codes)
-    rows_all = {"rows": "all", "n": n_all}
-    rows_split = {"rows": "train/test", "n_train": n_train, "n_test": n_all - n_train}
-    if metric == "mig":
-        from latentkit.analysis.mig import mig
-
-        r = mig(codes, factors, num_bins=NUM_BINS)
-        est = {"estimator": "plug-in MI of 20-bin equal-width histograms (nats)", "num_bins": NUM_BINS, **rows_all}
-        return MetricRun({"mig": r.score}, est, r.notes, {"mutual_information": r.mi_matrix})
-    if metric == "dci":
-        from latentkit.analysis.dci import dci
-
-        r = dci(codes[tr], factors[tr], codes[te], factors[te], model=dci_model, random_state=seed)
-        classifier = (
-            "sklearn GradientBoostingClassifier() defaults" if dci_model == "reference" else "LightGBM (fast DCI)"
-        )
-        est = {"estimator": classifier, "model": dci_model, "random_state": seed, "informativeness": "accuracy", **rows_split}
-        scores = {
-            "dci.disentanglement": r.disentanglement,
-            "dci.completeness": r.completeness,
-            "dci.informativeness_train": r.informativeness_train,
-            "dci.informativeness_test": r.informativeness_test,
-        }
-        return MetricRun(scores, est, r.notes, {"dci_importance": r.importance_matrix})
-    if metric == "sap":
-        from latentkit.analysis.sap import sap
-
-        discrete = sap(codes[tr], factors[tr], codes[te], factors[te], continuous_factors=False)
-        continuous = sap(codes[tr], factors[tr], codes[te], factors[te], continuous_factors=True)
-        est = {
-            "sap": {"estimator": "LinearSVC(C=0.01, class_weight='balanced') test accuracy per code", **rows_split},
-            "sap_continuous": {"estimator": "squared Pearson correlation on the training rows", "n": n_train},
-        }
-        scores = {"sap": discrete.score, "sap_continuous": continuous.score}
-        return MetricRun(scores, est, discrete.notes + continuous.notes, {"sap": discrete.score_matrix})
-    if metric == "modularity":
-        from latentkit.analysis.modularity import explicitness, modularity
-
-        mod = modularity(codes[tr], factors[tr], num_bins=NUM_BINS)
-        exp = explicitness(codes[tr], factors[tr], codes[te], factors[te])
-        est = {
-            "modularity": {"estimator": "20-bin MI matrix", "num_bins": NUM_BINS, "rows": "train", "n": n_train},
-            "explicitness": {"estimator": "LogisticRegression() one-vs-rest ROC AUC on standardised codes", **rows_split},
-        }
-        scores = {"modularity": mod.score, "explicitness_train": exp.score_train, "explicitness_test": exp.score_test}
-        return MetricRun(scores, est, mod.notes + exp.notes)
-    if metric == "irs":
-        from latentkit.analysis.irs import irs
-
-        r = irs(codes, factors)
-        est = {"estimator": "99th percentile of |z - E[z | v_j]|, factors binned to 20 bins", **rows_all}
-        return MetricRun({"irs": r.score}, est, r.notes)
-    if metric == "unsupervised":
-        from latentkit.analysis.unsupervised import unsupervised_scores
-
-        r = unsupervised_scores(codes, num_bins=NUM_BINS)
-        est = {"estimator": "Gaussian fit of the codes (covariance ddof=1); 20-bin MI of code pairs", **rows_all}
-        scores = {
-            "unsupervised.gaussian_total_correlation": r.gaussian_total_correlation,
-            "unsupervised.gaussian_wasserstein_correlation": r.gaussian_wasserstein_correlation,
-            "unsupervised.gaussian_wasserstein_correlation_norm": r.gaussian_wasserstein_correlation_norm,
-            "unsupervised.mutual_info_score": r.mutual_info_score,
-        }
-        return MetricRun(scores, est, r.notes)
-    raise AssertionError(f"not an array metric: {metric}")  # parse_metrics guards this
-
-
-def run_sampler_metric(metric: str, sampler: Any, *, seed: int, num_train: int, num_eval: int) -> MetricRun:
-    """β-VAE or FactorVAE score: fresh observations drawn with one factor held fixed."""
-    if metric == "beta_vae":
-        from latentkit.analysis.beta_vae import beta_vae_score
-
-        r = beta_vae_score(sampler, num_train=num_train, num_eval=num_eval, seed=seed)
-        scores = {"beta_vae.train_accuracy": r.train_accuracy, "beta_vae.eval_accuracy": r.eval_accuracy}
-        est = {"estimator": "LogisticRegression on batch-mean |z1 - z2|", "num_train": num_train, "num_eval": num_eval, "seed": seed}
-        return MetricRun(scores, est, r.notes)
-    from latentkit.analysis.factor_vae import factor_vae_score
-
-    r = factor_vae_score(sampler, num_train=num_train, num_eval=num_eval, seed=seed)
-    scores = {"factor_vae.train_accuracy": r.train_accuracy, "factor_vae.eval_accuracy": r.eval_accuracy}
-    est = {"estimator": "majority vote of the lowest normalised variance code", "num_train": num_train, "num_eval": num_eval, "seed": seed}
-    return MetricRun(scores, est, r.notes)
+    return FactorData(
+        codes, factors, names, train, test, sampler, missing, source.name, len(source), "posterior mean", bin_factors,
+        tuple(layout.shape), spatial if layout.kind == "spatial" else None,
+    )  # fmt: skip
 
 
 def bootstrap_intervals(
@@ -384,21 +271,14 @@ def bootstrap_intervals(
     The interval is shifted by the bootstrap bias (see
     :func:`~latentkit.analysis.bootstrap.bias_corrected_interval`).
     """
-    from latentkit.analysis.bootstrap import bias_corrected_interval
+    from latentkit.analysis.bootstrap import bias_corrected_interval, resampled_rows
 
-    rng = np.random.default_rng(seed)
-    tr, te = data.train, data.test
     samples: dict[str, list[float]] = {}
-    for _ in range(resamples):
-        rows = np.concatenate(
-            [rng.integers(tr.start, tr.stop, tr.stop - tr.start), rng.integers(te.start, te.stop, te.stop - te.start)]
-        )
-        resampled = FactorData(
-            data.codes[rows], data.factors[rows], data.factor_names, tr, te, None, None, data.description
-        )
+    for rows in resampled_rows([data.train, data.test], n_resamples=resamples, seed=seed):
+        resampled = MetricInput(data.codes[rows], data.factors[rows], data.train, data.test, seed, dci_model)
         for metric in metrics:
             try:
-                run = run_array_metric(metric, resampled, dci_model=dci_model, seed=seed)
+                run = METRICS[metric].compute(resampled)
             except LatentkitError:  # e.g. a resample where a factor takes one value
                 continue
             for name, value in run.scores.items():
@@ -411,12 +291,46 @@ def bootstrap_intervals(
     }
 
 
+@dataclass(frozen=True)
+class DisentangleSettings:
+    """disentangle's own settings (beside the model, data and output specs)."""
+
+    codes: Path | None = field(default=None, metadata=flag("--codes"))
+    metrics: str | None = field(default=None, metadata=flag("--metrics"))  # comma-separated, None: all
+    dci_model: str = field(default=DCI_MODEL, metadata=flag("--dci-model", always=True))
+    bootstrap: int = field(default=BOOTSTRAP, metadata=flag("--bootstrap"))
+    bin_factors: int | None = field(default=None, metadata=flag("--bin-factors"))
+    num_train: int | None = field(default=None, metadata=flag("--num-train"))
+    num_eval: int | None = field(default=None, metadata=flag("--num-eval"))
+    spatial: str = field(default=SPATIAL_CODE, metadata=flag("--spatial"))
+
+    def validate(self) -> tuple[str, ...]:
+        """Check every setting; return the metric names asked for."""
+        chosen = parse_metrics(self.metrics)
+        if self.dci_model not in DCI_MODELS:
+            raise LatentkitError(f"unknown DCI model {self.dci_model!r}", fix=f"use one of {', '.join(DCI_MODELS)}")
+        if self.bootstrap < 0:
+            raise LatentkitError(f"--bootstrap {self.bootstrap} is negative", fix="pass 0 (none) or a number of resamples")
+        if self.bin_factors is not None and self.bin_factors < 2:
+            raise LatentkitError(f"--bin-factors {self.bin_factors} is below 2", fix="pass --bin-factors 2 or more")
+        if self.spatial not in SPATIAL_CODES:
+            raise LatentkitError(f"unknown --spatial {self.spatial!r}", fix=f"use one of {', '.join(SPATIAL_CODES)}")
+        for name, value in (("--num-train", self.num_train), ("--num-eval", self.num_eval)):
+            if value is not None and value < 1:
+                raise LatentkitError(f"{name} {value} is not positive", fix=f"pass {name} 1 or more")
+        return chosen
+
+
 @dataclass
 class DisentangleReport:
+    """Result of :func:`disentangle`; ``document`` is exactly what ``disentangle.json`` holds."""
+
+    metrics: tuple[str, ...]  # the metrics that ran
     scores: dict[str, float | None]
     intervals: dict[str, list[float]]
     notes: list[str]
     document: dict[str, Any] = field(repr=False)
+    estimation: dict[str, Any] = field(default_factory=dict, repr=False)
     matrices: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per metric and bootstrap (not in the JSON)
     caveats: list[str] = field(default_factory=list)  # what the scores cannot support (also on the heat maps)
@@ -432,7 +346,7 @@ def disentangle(
     codes: str | Path | None = None,
     data: str | None = None,
     metrics: str | Sequence[str] | None = None,
-    n: int = DISENTANGLE_N,
+    n: int | None = None,
     seed: int = SEED,
     dci_model: str = DCI_MODEL,
     bootstrap: int = BOOTSTRAP,
@@ -455,57 +369,167 @@ def disentangle(
 ) -> DisentangleReport:
     """Disentanglement scores of a VAE checkpoint over ``data``, or of precomputed ``codes``.
 
-    ``metrics`` defaults to every metric the input supports (sampler scores are
-    skipped with a note when the input cannot resample by factor). ``num_train``
-    and ``num_eval`` set the β-VAE/FactorVAE sample sizes (defaults: 10,000 and
-    5,000, as in Locatello et al. 2019). ``bootstrap`` > 0 adds percentile
-    confidence intervals of the array-level scores. ``spatial`` reduces a
-    spatial latent to codes: ``channel-mean`` (each channel averaged over its
-    positions, the default) or ``flatten`` (every value a code).
+    ``n`` observations (default: all up to ``DISENTANGLE_N``) are drawn with
+    ``seed``. ``metrics`` defaults to every metric the input supports (sampler
+    scores are skipped with a note when the input cannot resample by factor).
+    ``num_train`` and ``num_eval`` set the β-VAE/FactorVAE sample sizes
+    (defaults: 10,000 and 5,000, as in Locatello et al. 2019). ``bootstrap`` > 0
+    adds percentile confidence intervals of the array-level scores.
+    ``spatial`` reduces a spatial latent to codes: ``channel-mean`` (each
+    channel averaged over its positions, the default) or ``flatten`` (every
+    value a code).
     """
-    import time
-
-    from latentkit.figures.style import check_dpi
-
-    check_dpi(dpi)
-    asked = metrics is not None
-    chosen = parse_metrics(metrics)
-    if dci_model not in DCI_MODELS:
-        raise LatentkitError(f"unknown DCI model {dci_model!r}", fix=f"use one of {', '.join(DCI_MODELS)}")
-    if bootstrap < 0:
-        raise LatentkitError(f"--bootstrap {bootstrap} is negative", fix="pass 0 (none) or a number of resamples")
     if (checkpoint is None) == (codes is None):
         raise LatentkitError(
             "give either a checkpoint or --codes FILE.npz", fix="latentkit disentangle CKPT --data shapes, or --codes FILE"
         )
-    if bin_factors is not None and bin_factors < 2:
-        raise LatentkitError(f"--bin-factors {bin_factors} is below 2", fix="pass --bin-factors 2 or more")
-    if spatial not in SPATIAL_CODES:
-        raise LatentkitError(f"unknown --spatial {spatial!r}", fix=f"use one of {', '.join(SPATIAL_CODES)}")
+    if not isinstance(metrics, (str, type(None))):
+        metrics = ",".join(metrics)
+    model = None
+    if checkpoint is not None:
+        model = ModelInput(
+            checkpoint, device, batch_size, plugin, config, tuple(plugin_files), strip_prefix, trust_pickles
+        )
+    selection = DataSelection(data, n, seed)
+    output = OutputSpec(Path(out) if out is not None else None, figure_format, write, dpi)
+    settings = DisentangleSettings(
+        Path(codes) if codes is not None else None, metrics, dci_model, bootstrap, bin_factors, num_train, num_eval,
+        spatial if codes is None else SPATIAL_CODE,
+    )
+    chosen = settings.validate()
+    if metrics is not None:  # the reproducing command spells the metrics as the JSON does
+        settings = dataclasses.replace(settings, metrics=",".join(chosen))
+    for spec in (model, selection, output):
+        if spec is not None:
+            spec.validate()
+    if codes is not None and (data is not None or n is not None):
+        raise LatentkitError("--data and --n choose observations to encode; --codes are already encoded",
+                             fix="drop --data/--n with --codes")  # fmt: skip
+    if selection.n is not None and selection.n < 10:
+        raise LatentkitError(f"--n {selection.n} is too small to score", fix="pass --n of a few thousand")
+
+    ckpt = None
     if codes is not None:
         factor_data = load_codes_file(codes, bin_factors=bin_factors)
     else:
-        ckpt = open_checkpoint(
-            checkpoint,
-            device=device,
-            plugin=plugin,
-            config=config,
-            plugin_files=plugin_files,
-            strip_prefix=strip_prefix,
-            trust_pickles=trust_pickles,
-        )
+        assert model is not None
+        ckpt = model.open()
         require_vae(ckpt, "disentangle")
-        source = open_source(data, ckpt, limit=None, seed=seed)
-        callback = progress(n) if progress else None
+        source = selection.open(ckpt)
+        count = len(selection.rows(len(source), default=DISENTANGLE_N, name=source.name))
+        callback = progress(count) if progress else None
         factor_data = encode_factor_data(
-            ckpt, source, n=n, seed=seed, batch_size=batch_size, device=device, bin_factors=bin_factors,
+            ckpt, source, n=count, seed=seed, batch_size=batch_size, device=device, bin_factors=bin_factors,
             progress=callback, spatial=spatial,
         )  # fmt: skip
     out_dir = prepare_out_dir(out or default_out_dir(codes if codes is not None else checkpoint)) if write else None
+    report = score_factor_data(
+        factor_data, chosen, asked=metrics is not None, seed=seed, dci_model=dci_model, bootstrap=bootstrap,
+        num_train=num_train, num_eval=num_eval, sampler_notes=codes is None,
+    )  # fmt: skip
+    caveats = report.caveats
+
+    n_rows = len(factor_data.codes)
+    figures = {}
+    if write:
+        if "mutual_information" in report.matrices:
+            figures["mutual_information"] = f"disentangle-mi.{figure_format}"
+        if "dci_importance" in report.matrices:
+            figures["dci_importance"] = f"disentangle-dci.{figure_format}"
+    report.document = envelope(
+        "disentangle",
+        checkpoint=checkpoint_block(ckpt, checkpoint) if ckpt is not None else None,
+        data=data_block(factor_data.source, factor_data.n_total, n_rows),
+        settings={
+            "metrics": list(report.metrics),
+            "dci_model": dci_model,
+            "bootstrap": bootstrap,
+            "bin_factors": bin_factors,
+            "num_train": num_train,
+            "num_eval": num_eval,
+            "seed": seed,
+            "batch_size": batch_size if ckpt is not None else None,
+            "device": device if ckpt is not None else None,
+        },
+        results={
+            "scores": report.scores,
+            "intervals": {
+                "method": "percentile, shifted by the bootstrap bias; training and test rows resampled separately",
+                "confidence": BOOTSTRAP_CONFIDENCE,
+                "resamples": bootstrap,
+                "values": report.intervals,
+            }
+            if bootstrap
+            else None,
+            "estimation": report.estimation,
+            "matrices": report.matrices,
+            "codes": {
+                "representation": factor_data.representation,
+                "latent_dim": int(factor_data.codes.shape[1]),
+                "latent_shape": list(factor_data.latent_shape),
+                "spatial": factor_data.spatial,
+            },
+            "rows": {"n_train": factor_data.train.stop, "n_test": n_rows - factor_data.train.stop},
+            "factors": {
+                "names": list(factor_data.factor_names),
+                "sizes": [int(s) for s in factor_data.factors.max(axis=0) + 1],
+                "binned": bin_factors,
+            },
+        },
+        notes=report.notes,
+        caveats=report.caveats,
+        figures=figures,
+        provenance=provenance(
+            "disentangle",
+            [str(checkpoint)] if checkpoint is not None else [],
+            *((model,) if model is not None else ()),
+            selection,
+            output,
+            settings,
+        ),
+    )
+    if write and out_dir is not None:
+        from latentkit.figures.heatmap import plot_factor_code_matrix
+
+        matrices = report.matrices
+        if "mutual_information" in figures:
+            report.files["mutual_information"] = plot_factor_code_matrix(
+                matrices["mutual_information"], factor_data.factor_names, out_dir / figures["mutual_information"],
+                title="mutual information I(z_i; v_j)", value_label="nats", caveats=caveats, fmt=figure_format, dpi=dpi,
+            )  # fmt: skip
+        if "dci_importance" in figures:
+            report.files["dci_importance"] = plot_factor_code_matrix(
+                matrices["dci_importance"], factor_data.factor_names, out_dir / figures["dci_importance"],
+                title=f"DCI importance ({dci_model} classifier)", value_label="importance", caveats=caveats,
+                fmt=figure_format, dpi=dpi,
+            )  # fmt: skip
+        report.files["json"] = atomic_write_json(out_dir / JSON_NAME, report.document)
+    return report
+
+
+def score_factor_data(
+    factor_data: FactorData,
+    chosen: Sequence[str],
+    *,
+    asked: bool,
+    seed: int,
+    dci_model: str = DCI_MODEL,
+    bootstrap: int = BOOTSTRAP,
+    num_train: int | None = None,
+    num_eval: int | None = None,
+    sampler_notes: bool = False,
+) -> DisentangleReport:
+    """Run the registry's metrics ``chosen`` on ``factor_data`` (no JSON document, no files).
+
+    A sampler metric the input cannot serve is an error when ``asked`` for by
+    name, else skipped with a note. ``sampler_notes`` adds a note that the
+    sampler metrics draw their own observations (when ``--n`` chose the rows).
+    """
+    import time
 
     notes: list[str] = []
     if factor_data.sampler is None:
-        skipped = [m for m in chosen if m in SAMPLER_METRICS]
+        skipped = [m for m in chosen if METRICS[m].needs_sampler]
         if skipped and asked:
             raise LatentkitError(
                 f"{', '.join(skipped)} need observations drawn by factor, but {factor_data.sampler_missing_reason}",
@@ -513,28 +537,24 @@ def disentangle(
             )
         if skipped:
             notes.append(f"skipped {', '.join(skipped)}: {factor_data.sampler_missing_reason}")
-        chosen = tuple(m for m in chosen if m not in SAMPLER_METRICS)
+        chosen = tuple(m for m in chosen if not METRICS[m].needs_sampler)
 
+    inp = factor_data.metric_input(seed=seed, dci_model=dci_model, num_train=num_train, num_eval=num_eval)
     scores: dict[str, float | None] = {}
     estimation: dict[str, Any] = {}
     matrices: dict[str, np.ndarray] = {}
     timings: dict[str, float] = {}
     for metric in chosen:
         start = time.perf_counter()
-        if metric in SAMPLER_METRICS:
-            defaults = (BETA_VAE_NUM_TRAIN, BETA_VAE_NUM_EVAL) if metric == "beta_vae" else (FACTOR_VAE_NUM_TRAIN, FACTOR_VAE_NUM_EVAL)
-            run = run_sampler_metric(
-                metric, factor_data.sampler, seed=seed, num_train=num_train or defaults[0], num_eval=num_eval or defaults[1]
-            )
-            if codes is None:
-                notes.append(
-                    f"{metric}: draws its own observations by factor ({num_train or defaults[0]:,} training and "
-                    f"{num_eval or defaults[1]:,} evaluation votes), so --n does not apply to it; "
-                    "set --num-train/--num-eval to trade time for precision"
-                )
-        else:
-            run = run_array_metric(metric, factor_data, dci_model=dci_model, seed=seed)
+        run = METRICS[metric].compute(inp)
         timings[metric] = time.perf_counter() - start
+        if METRICS[metric].needs_sampler and sampler_notes:
+            estimation_of = run.estimation
+            notes.append(
+                f"{metric}: draws its own observations by factor ({estimation_of['num_train']:,} training and "
+                f"{estimation_of['num_eval']:,} evaluation votes), so --n does not apply to it; "
+                "set --num-train/--num-eval to trade time for precision"
+            )
         estimation[metric] = run.estimation
         matrices.update(run.matrices)
         notes.extend(f"{metric}: {note}" for note in run.notes)
@@ -547,94 +567,29 @@ def disentangle(
     intervals = {}
     if bootstrap:
         start = time.perf_counter()
-        array_metrics = [m for m in chosen if m in ARRAY_METRICS]
+        resamplable = [m for m in chosen if METRICS[m].resamplable]
         intervals = bootstrap_intervals(
-            factor_data, array_metrics, scores, resamples=bootstrap, seed=seed, dci_model=dci_model
+            factor_data, resamplable, scores, resamples=bootstrap, seed=seed, dci_model=dci_model
         )
         timings["bootstrap"] = time.perf_counter() - start
+    return DisentangleReport(
+        tuple(chosen), scores, intervals, notes, {}, estimation=estimation, matrices=matrices, timings=timings,
+        caveats=score_caveats(factor_data.codes),
+    )  # fmt: skip
 
+
+def score_caveats(codes: np.ndarray) -> list[str]:
+    """What scores of these codes cannot support: too few rows, a collapsed model."""
     from latentkit.analysis import caveats as caveat
     from latentkit.analysis.active_units import active_mask
 
-    code_variance = factor_data.codes.astype(np.float64).var(axis=0)
+    code_variance = codes.astype(np.float64).var(axis=0)
     n_active = int(active_mask(code_variance, ACTIVE_THRESHOLD).sum())
-    small = caveat.small_sample(len(factor_data.codes), what="rows")
+    small = caveat.small_sample(len(codes), what="rows")
     caveats = [small] if small else []
-    collapsed = caveat.collapsed_model(n_active, factor_data.codes.shape[1])
-    if collapsed and len(factor_data.codes) >= ACTIVITY_MIN_N:
+    collapsed = caveat.collapsed_model(n_active, codes.shape[1])
+    if collapsed and len(codes) >= ACTIVITY_MIN_N:
         caveats.append(
             collapsed + "; the scores and heat maps then measure noise in nearly constant codes, not disentanglement"
         )
-
-    n_rows = len(factor_data.codes)
-    figures = {}
-    if write:
-        if "mutual_information" in matrices:
-            figures["mutual_information"] = f"disentangle-mi.{figure_format}"
-        if "dci_importance" in matrices:
-            figures["dci_importance"] = f"disentangle-dci.{figure_format}"
-    document = {
-        "schema": "latentkit.disentangle",
-        "schema_version": JSON_SCHEMA_VERSION,
-        "input": {
-            **factor_data.description,
-            "n": n_rows,
-            "n_train": factor_data.train.stop,
-            "n_test": n_rows - factor_data.train.stop,
-            "latent_dim": int(factor_data.codes.shape[1]),
-            "factor_names": list(factor_data.factor_names),
-            "factor_sizes": [int(s) for s in factor_data.factors.max(axis=0) + 1],
-        },
-        "seed": seed,
-        "scores": scores,
-        "intervals": {
-            "method": "percentile, shifted by the bootstrap bias; training and test rows resampled separately",
-            "confidence": BOOTSTRAP_CONFIDENCE,
-            "resamples": bootstrap,
-            "values": intervals,
-        }
-        if bootstrap
-        else None,
-        "estimation": estimation,
-        "matrices": {name: matrix for name, matrix in matrices.items()},
-        "notes": notes,
-        "caveats": caveats,
-        "figures": figures,
-        "versions": library_versions(_VERSIONS),
-        "provenance": provenance(
-            "disentangle",
-            [str(checkpoint)] if checkpoint is not None else [],
-            {
-                "--codes": str(codes) if codes is not None else None,
-                "--data": data,
-                "--metrics": ",".join(chosen) if asked else None,
-                "--n": n if codes is None else None,
-                "--seed": seed,
-                "--dci-model": dci_model,
-                "--bootstrap": bootstrap or None,
-                "--bin-factors": bin_factors,
-                "--spatial": spatial if spatial != SPATIAL_CODE and codes is None else None,
-                "--num-train": num_train,
-                "--num-eval": num_eval,
-                **format_option(figure_format, dpi),
-                **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
-            },
-        ),
-    }
-    report = DisentangleReport(scores, intervals, notes, document, matrices, timings, caveats=caveats)
-    if write and out_dir is not None:
-        from latentkit.figures.heatmap import plot_factor_code_matrix
-
-        if "mutual_information" in figures:
-            report.files["mutual_information"] = plot_factor_code_matrix(
-                matrices["mutual_information"], factor_data.factor_names, out_dir / figures["mutual_information"],
-                title="mutual information I(z_i; v_j)", value_label="nats", caveats=caveats, fmt=figure_format, dpi=dpi,
-            )  # fmt: skip
-        if "dci_importance" in figures:
-            report.files["dci_importance"] = plot_factor_code_matrix(
-                matrices["dci_importance"], factor_data.factor_names, out_dir / figures["dci_importance"],
-                title=f"DCI importance ({dci_model} classifier)", value_label="importance", caveats=caveats,
-                fmt=figure_format, dpi=dpi,
-            )  # fmt: skip
-        report.files["json"] = atomic_write_json(out_dir / JSON_NAME, document)
-    return report
+    return caveats

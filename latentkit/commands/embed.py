@@ -10,21 +10,19 @@ coverage shows. Every projection is scored with trustworthiness (k = 10) on a
 subsample. Writes ``embedding.json``, ``embedding.npz`` (so it can be
 re-plotted without recomputing) and a scatter figure.
 
-``embedding.json`` (schema ``latentkit.embedding``, version 1):
+``embedding.json`` (schema ``latentkit.umap``, version 2) is the common envelope
+(:mod:`latentkit.envelope`); ``data``: source, n_total, n (data points
+projected); ``settings``: method, space (posterior_mean | pixel_pca),
+spatial (channel-mean | flatten, null for a flat code or pixels), latent_shape,
+generated, pixel_components, neighbors, min_dist, knn (exact | nndescent),
+exact_knn_max, seed, batch_size, device; ``caveats``: warnings for the reader
+of the picture (also drawn on it); ``figures``: ``embedding`` and ``arrays``
+(the .npz). ``results``:
 
 ===================  ===========================================================
-``checkpoint``       path, sha256, plugin, kind, latent_dim
-``data``             source, n_total, n (data points projected)
-``settings``         method, space (posterior_mean | pixel_pca), spatial
-                     (channel-mean | flatten, null for a flat code or pixels),
-                     latent_shape, generated, pixel_components, neighbors, min_dist, knn (exact |
-                     nndescent), exact_knn_max, batch_size, device
 ``points``           data, generated: how many of each
 ``color``            by (y, a factor name, source, or null), names
 ``trustworthiness``  value, k, n (the subsample it was computed on)
-``caveats``          warnings for the reader of the picture (also drawn on it)
-``figures``          ``embedding``; ``arrays``: the .npz file name
-``provenance``       latentkit_version, versions, and a reproducing command
 ===================  ===========================================================
 
 ``embedding.npz``: ``embedding`` (m, 2), ``index`` (m,) rows of the data (−1 for
@@ -45,16 +43,7 @@ import numpy as np
 
 from latentkit.analysis import caveats as caveat
 from latentkit.analysis.active_units import active_mask
-from latentkit.commands._common import (
-    format_option,
-    checkpoint_document,
-    choose_rows,
-    default_out_dir,
-    model_options,
-    open_checkpoint,
-    open_source,
-    provenance,
-)
+from latentkit.commands._common import default_out_dir
 from latentkit.defaults import (
     ACTIVE_THRESHOLD,
     ACTIVITY_MIN_N,
@@ -62,7 +51,6 @@ from latentkit.defaults import (
     DEVICE,
     FIGURE_DPI,
     FIGURE_FORMAT,
-    JSON_SCHEMA_VERSION,
     SEED,
     SPATIAL_CODE,
     SPATIAL_CODES,
@@ -76,7 +64,9 @@ from latentkit.defaults import (
     UMAP_NEIGHBORS,
     UMAP_PIXEL_COMPONENTS,
 )
+from latentkit.envelope import checkpoint_block, data_block, envelope
 from latentkit.errors import LatentkitError
+from latentkit.options import DataSelection, ModelInput, OutputSpec, flag, provenance
 from latentkit.outputs import to_json
 
 JSON_NAME = "embedding.json"
@@ -85,16 +75,46 @@ SOURCE_NAMES = ("data", "generated")
 METHOD_LABELS = {"umap": "UMAP", "pca": "PC", "tsne": "t-SNE"}
 
 
+@dataclass(frozen=True)
+class UmapSettings:
+    """umap's own settings (beside the model, data and output specs)."""
+
+    method: str = field(default=UMAP_METHOD, metadata=flag("--method", always=True))
+    color_by: str | None = field(default=None, metadata=flag("--color-by"))
+    generated: bool = field(default=False, metadata=flag("--generated"))
+    spatial: str = field(default=SPATIAL_CODE, metadata=flag("--spatial"))
+    neighbors: int = field(default=UMAP_NEIGHBORS, metadata=flag("--neighbors"))
+    min_dist: float = field(default=UMAP_MIN_DIST, metadata=flag("--min-dist"))
+
+    def validate(self) -> None:
+        if self.method not in UMAP_METHODS:
+            raise LatentkitError(f"unknown --method {self.method!r}", fix=f"use one of {', '.join(UMAP_METHODS)}")
+        if self.spatial not in SPATIAL_CODES:
+            raise LatentkitError(f"unknown --spatial {self.spatial!r}", fix=f"use one of {', '.join(SPATIAL_CODES)}")
+        if self.neighbors < 2:
+            raise LatentkitError(
+                f"--neighbors {self.neighbors} is less than 2", fix="pass --neighbors 2 or more (default 15)"
+            )
+        if not 0 <= self.min_dist:
+            raise LatentkitError(f"--min-dist {self.min_dist} is negative", fix="pass --min-dist 0 or more (default 0.1)")
+
+
 @dataclass
 class Embedding:
     """Result of :func:`embed`; ``document`` is exactly what ``embedding.json`` holds."""
 
+    checkpoint: Path
+    method: str
+    n_data: int  # data points projected
+    n_generated: int  # generated samples projected with them (0 unless joint)
     embedding: np.ndarray  # (m, 2) float32
     index: np.ndarray  # (m,) rows of the data; -1 for generated samples
     color: np.ndarray | None  # (m,) the colouring values (labels, a factor, or 0 data / 1 generated)
     color_by: str | None
     features: np.ndarray  # (m, k) what was projected: posterior means, or PCA features of pixels
     trustworthiness: float
+    trustworthiness_k: int  # neighbours it counts
+    trustworthiness_n: int  # points it was computed on (a subsample)
     caveats: list[str]  # what the picture cannot support (also drawn on it)
     document: dict[str, Any] = field(repr=False)
     out_dir: Path | None = None
@@ -158,31 +178,17 @@ def embed(
     always gets. ``spatial`` reduces a spatial latent: ``channel-mean`` (each
     channel averaged over its positions) or ``flatten`` (every value).
     """
-    from latentkit.figures.style import check_dpi, check_format
-
-    check_dpi(dpi)
-    if method not in UMAP_METHODS:
-        raise LatentkitError(f"unknown --method {method!r}", fix=f"use one of {', '.join(UMAP_METHODS)}")
-    if spatial not in SPATIAL_CODES:
-        raise LatentkitError(f"unknown --spatial {spatial!r}", fix=f"use one of {', '.join(SPATIAL_CODES)}")
-    if neighbors < 2:
-        raise LatentkitError(f"--neighbors {neighbors} is less than 2", fix="pass --neighbors 2 or more (default 15)")
-    if not 0 <= min_dist:
-        raise LatentkitError(f"--min-dist {min_dist} is negative", fix="pass --min-dist 0 or more (default 0.1)")
-    if n is not None and n < 1:
-        raise LatentkitError(f"--n {n} is not positive", fix="pass --n 1 or more")
-    check_format(figure_format)
-    ckpt = open_checkpoint(
-        checkpoint,
-        device=device,
-        plugin=plugin,
-        config=config,
-        plugin_files=plugin_files,
-        strip_prefix=strip_prefix,
-        trust_pickles=trust_pickles,
+    model = ModelInput(
+        checkpoint, device, batch_size, plugin, config, tuple(plugin_files), strip_prefix, trust_pickles
     )
+    selection = DataSelection(data, n, seed)
+    output = OutputSpec(Path(out) if out is not None else None, figure_format, write, dpi)
+    settings = UmapSettings(method, color_by, generated, spatial, neighbors, min_dist)
+    for spec in (settings, model, selection, output):
+        spec.validate()
+    ckpt = model.open()
     joint = generated or ckpt.kind != "vae"
-    source = open_source(data, ckpt, limit=None, seed=seed)
+    source = selection.open(ckpt)
     if joint and color_by is not None:
         raise LatentkitError(
             "--color-by applies to a VAE's posterior means; a joint projection of data and generated samples "
@@ -190,7 +196,7 @@ def embed(
             fix="drop --color-by (or --generated)",
         )
     color_by = None if joint else resolve_color_by(source, color_by)
-    rows = choose_rows(len(source), n, default=UMAP_N, seed=seed, name=source.name)
+    rows = selection.rows(len(source), default=UMAP_N, name=source.name)
     points = 2 * len(rows) if joint else len(rows)
     minimum = neighbors + 1 if method == "umap" else 4
     if points < minimum:
@@ -223,14 +229,12 @@ def embed(
         advance(1)
     caveats = _caveats(features, space, trust, method)
 
-    figures = {"embedding": f"embedding.{figure_format}"}
-    document = {
-        "schema": "latentkit.embedding",
-        "schema_version": JSON_SCHEMA_VERSION,
-        "checkpoint": checkpoint_document(ckpt, checkpoint),
-        "data": {"source": source.name, "n_total": len(source), "n": len(rows)},
-        "seed": seed,
-        "settings": {
+    figures = {"embedding": f"embedding.{figure_format}", "arrays": ARRAYS_NAME} if write else {}
+    document = envelope(
+        "umap",
+        checkpoint=checkpoint_block(ckpt, checkpoint),
+        data=data_block(source.name, len(source), len(rows)),
+        settings={
             "method": method,
             "space": space,
             "spatial": spatial_used,
@@ -241,41 +245,47 @@ def embed(
             "min_dist": min_dist if method == "umap" else None,
             "knn": knn,
             "exact_knn_max": UMAP_EXACT_KNN_MAX if method == "umap" else None,
+            "seed": seed,
             "batch_size": batch_size,
             "device": device,
         },
-        "points": {"data": len(rows), "generated": len(rows) if joint else 0},
-        "color": {"by": "source" if joint else color_by, "names": color_names},
-        "trustworthiness": {"value": trust, "k": TRUSTWORTHINESS_K, "n": trust_n},
-        "caveats": caveats,
-        "figures": figures if write else {},
-        "arrays": ARRAYS_NAME if write else None,
-        "provenance": provenance(
+        results={
+            "points": {"data": len(rows), "generated": len(rows) if joint else 0},
+            "color": {"by": "source" if joint else color_by, "names": color_names},
+            "trustworthiness": {"value": trust, "k": TRUSTWORTHINESS_K, "n": trust_n},
+        },
+        notes=[],
+        caveats=caveats,
+        figures=figures,
+        provenance=provenance(
             "umap",
             [str(checkpoint)],
-            {
-                "--data": data,
-                "--method": method,
-                "--n": n,
-                "--color-by": color_by if not joint else None,
-                "--generated": generated,
-                "--spatial": spatial if spatial != SPATIAL_CODE else None,
-                "--neighbors": neighbors if neighbors != UMAP_NEIGHBORS else None,
-                "--min-dist": min_dist if min_dist != UMAP_MIN_DIST else None,
-                "--seed": seed,
-                "--batch-size": batch_size,
-                **format_option(figure_format, dpi),
-                **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
-            },
+            model,
+            selection,
+            output,
+            UmapSettings(
+                method,
+                color_by if not joint else None,
+                generated,
+                spatial,
+                neighbors if method == "umap" else UMAP_NEIGHBORS,
+                min_dist if method == "umap" else UMAP_MIN_DIST,
+            ),
         ),
-    }
+    )
     result = Embedding(
+        checkpoint=Path(checkpoint),
+        method=method,
+        n_data=len(rows),
+        n_generated=len(rows) if joint else 0,
         embedding=embedding,
         index=index,
         color=color,
         color_by="source" if joint else color_by,
         features=features,
         trustworthiness=trust,
+        trustworthiness_k=TRUSTWORTHINESS_K,
+        trustworthiness_n=trust_n,
         caveats=caveats,
         document=document,
     )
@@ -375,7 +385,7 @@ def _write(
 
     out_dir = prepare_out_dir(out)
     result.out_dir = out_dir
-    names = result.document["color"]["names"]
+    names = result.document["results"]["color"]["names"]
     arrays: dict[str, Any] = {"embedding": result.embedding, "index": result.index}
     if result.color is not None:
         arrays["color"] = result.color
@@ -384,7 +394,7 @@ def _write(
         arrays["color_names"] = np.array(names)
     result.files["arrays"] = atomic_write_npz(out_dir / ARRAYS_NAME, arrays)
     what = "posterior means" if space == "posterior_mean" else "data and generated samples (pixel PCA)"
-    trust = result.document["trustworthiness"]
+    trust = result.document["results"]["trustworthiness"]
     result.files["figure"] = plot_embedding(
         result.embedding,
         out_dir / figures["embedding"],

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from latentkit.defaults import JSON_SCHEMA_VERSION
-from latentkit.models.checkpoint import TensorInfo
+from latentkit.models.checkpoint import TensorInfo, file_sha256
 
 
 @dataclass(frozen=True)
@@ -46,25 +45,38 @@ class CheckpointInfo:
         return n
 
     def to_document(self) -> dict[str, Any]:
-        return {
-            "schema": "latentkit.info",
-            "schema_version": JSON_SCHEMA_VERSION,
-            "path": str(self.path),
-            "format": self.format,
-            "file_size": self.size,
-            "files": self.files,
-            "plugin": self.plugin,
-            "kind": self.kind,
-            "config": self.config,
-            "dataset": self.dataset,
-            "training": self.training,
-            "latent_dim": self.latent_dim,
-            "latent_shape": list(self.latent_shape) if self.latent_shape is not None else None,
-            "parameter_count": self.parameter_count,
-            "tensors": [{"name": t.name, "shape": list(t.shape), "dtype": t.dtype} for t in self.tensors],
-            "metadata": self.metadata,
-            "notes": list(self.notes),
-        }
+        """The ``latentkit.info`` document: the common envelope, the description under ``results``."""
+        from latentkit.envelope import envelope
+        from latentkit.options import provenance
+
+        return envelope(
+            "info",
+            checkpoint={
+                "path": str(self.path),
+                "sha256": file_sha256(self.path) if self.path.is_file() else None,
+                "plugin": self.plugin,
+                "kind": self.kind,
+                "latent_dim": self.latent_dim,
+                "format": self.format,
+                "notes": list(self.notes),
+            },
+            data=None,
+            settings={},
+            results={
+                "file_size": self.size,
+                "files": self.files,
+                "config": self.config,
+                "dataset": self.dataset,
+                "training": self.training,
+                "latent_shape": list(self.latent_shape) if self.latent_shape is not None else None,
+                "parameter_count": self.parameter_count,
+                "tensors": [{"name": t.name, "shape": list(t.shape), "dtype": t.dtype} for t in self.tensors],
+                "metadata": self.metadata,
+            },
+            notes=[],
+            figures={},
+            provenance=provenance("info", [str(self.path)]),
+        )
 
 
 def _json_object(text: str | None) -> dict[str, Any] | None:

@@ -7,27 +7,24 @@ mean latent norm along the paths against the prior's typical norm √d, and the
 paths' smoothness in pixel space), ``interpolate.npz`` (codes, images, modes, t)
 and one grid figure with the modes side by side.
 
-``interpolate.json`` (schema ``latentkit.interpolate``, version 1):
+``interpolate.json`` (schema ``latentkit.interpolate``, version 2) is the common
+envelope (:mod:`latentkit.envelope`); ``data`` is null for a GAN (its endpoints
+are prior samples); ``settings``: modes, steps, pairs, seed, batch_size, device;
+``figures``: ``grid`` and ``arrays`` (the .npz). ``results``:
 
 ================  ==============================================================
-``checkpoint``    path, sha256, plugin, kind, latent_dim
 ``layout``        the latent's shape (kind flat | spatial, latent_shape, channels,
                   positions); a spatial latent is interpolated as one tensor
-``data``          source, n (null for a GAN: its endpoints are prior samples)
-``seed``          the seed; ``settings``: modes, steps, pairs, batch_size, device
 ``t``             the steps, 0 … 1
 ``prior_norm``    √d, the typical norm of a prior sample (d: every latent value)
 ``endpoints``     kind (posterior_mean | prior_sample), rows ((pairs, 2) data
                   rows, or null), norm_mean (mean norm of the endpoints)
-``caveats``       what the figure cannot support (collapsed model, identical cells)
 ``modes.<mode>``  norm {mean, min, per_pair_mean} along the paths, norm_ratio
                   (mean / √d); smoothness {mean, max, worst, per_pair_mean,
                   per_pair_max}: per path, the mean and the max of the mean
                   squared pixel difference between consecutive decoded steps
                   (pixel space, images in [0, 1]), averaged over paths (worst:
                   the largest single step of any path)
-``figures``       ``grid``; ``arrays``: the .npz file name
-``provenance``    latentkit_version, versions, and a reproducing command
 ================  ==============================================================
 """
 
@@ -44,16 +41,7 @@ from latentkit.analysis import caveats as caveat
 from latentkit.analysis.active_units import active_mask
 from latentkit.analysis.interpolation import lerp, slerp
 from latentkit.analysis.path_metrics import path_norms, path_smoothness, prior_norm
-from latentkit.commands._common import (
-    format_option,
-    checkpoint_document,
-    choose_rows,
-    default_out_dir,
-    model_options,
-    open_checkpoint,
-    open_source,
-    provenance,
-)
+from latentkit.commands._common import default_out_dir
 from latentkit.defaults import (
     ACTIVE_THRESHOLD,
     BATCH_SIZE,
@@ -65,10 +53,11 @@ from latentkit.defaults import (
     INTERPOLATE_MODES,
     INTERPOLATE_PAIRS,
     INTERPOLATE_STEPS,
-    JSON_SCHEMA_VERSION,
     SEED,
 )
+from latentkit.envelope import checkpoint_block, data_block, envelope
 from latentkit.errors import LatentkitError
+from latentkit.options import DataSelection, ModelInput, OutputSpec, flag, provenance
 from latentkit.outputs import to_json
 
 JSON_NAME = "interpolate.json"
@@ -76,10 +65,26 @@ ARRAYS_NAME = "interpolate.npz"
 PATHS = {"lerp": lerp, "slerp": slerp}
 
 
+@dataclass(frozen=True)
+class InterpolateSettings:
+    """interpolate's own settings (beside the model, data and output specs)."""
+
+    mode: str = field(default=INTERPOLATE_MODE, metadata=flag("--mode", always=True))
+    steps: int = field(default=INTERPOLATE_STEPS, metadata=flag("--steps", always=True))
+    pairs: int | None = field(default=None, metadata=flag("--pairs"))
+    from_index: tuple[int, ...] = field(default=(), metadata=flag("--from"))
+    to_index: tuple[int, ...] = field(default=(), metadata=flag("--to"))
+
+    def validate(self) -> int:
+        """Refuse bad settings before anything is loaded; return the number of pairs."""
+        return check_settings(self.mode, self.steps, self.pairs, self.from_index, self.to_index)
+
+
 @dataclass
 class Interpolation:
     """Result of :func:`interpolate`; ``document`` is exactly what ``interpolate.json`` holds."""
 
+    checkpoint: Path
     modes: tuple[str, ...]
     t: np.ndarray  # (steps,)
     codes: np.ndarray  # (modes, pairs, steps, D): flattened latents, D = C·H·W for a spatial latent
@@ -173,20 +178,16 @@ def interpolate(
     number of ``from_index``). With ``write`` the JSON, the arrays and the
     figure go to ``out`` (default ``latentkit-out/<stem>-<hash>/``).
     """
-    from latentkit.figures.style import check_dpi, check_format
-
-    n_pairs = check_settings(mode, steps, pairs, from_index, to_index)
-    check_format(figure_format)
-    check_dpi(dpi)
-    ckpt = open_checkpoint(
-        checkpoint,
-        device=device,
-        plugin=plugin,
-        config=config,
-        plugin_files=plugin_files,
-        strip_prefix=strip_prefix,
-        trust_pickles=trust_pickles,
+    model = ModelInput(
+        checkpoint, device, batch_size, plugin, config, tuple(plugin_files), strip_prefix, trust_pickles
     )
+    selection = DataSelection(data, None, seed)
+    output = OutputSpec(Path(out) if out is not None else None, figure_format, write, dpi)
+    settings = InterpolateSettings(mode, steps, pairs, tuple(from_index), tuple(to_index))
+    n_pairs = settings.validate()
+    for spec in (model, selection, output):
+        spec.validate()
+    ckpt = model.open()
     if ckpt.kind != "vae" and (from_index or data is not None):
         raise LatentkitError(
             f"{ckpt.path.name} is a {ckpt.kind.upper()} ({ckpt.plugin}): it has no encoder, so its endpoints "
@@ -206,10 +207,10 @@ def interpolate(
     originals = None
     check_rows = np.zeros(0, dtype=np.int64)
     if ckpt.kind == "vae":
-        source = open_source(data, ckpt, limit=None, seed=seed)
+        source = selection.open(ckpt)
         endpoints = _data_endpoints(len(source), n_pairs, from_index, to_index, seed, source.name)
         # a sample of the data, to say whether the model is collapsed (the endpoints alone are too few)
-        check_rows = choose_rows(len(source), None, default=COLLAPSE_CHECK_N, seed=seed, name=source.name)
+        check_rows = selection.rows(len(source), default=COLLAPSE_CHECK_N, name=source.name)
     total = (endpoints.size + len(check_rows) if endpoints is not None else 0) + len(modes) * n_pairs * steps
     advance = progress(total) if progress else None
     caveats: list[str] = []
@@ -246,50 +247,45 @@ def interpolate(
     if identical:
         caveats.append(identical)
 
-    figures = {"grid": f"interpolate.{figure_format}"}
-    document = {
-        "schema": "latentkit.interpolate",
-        "schema_version": JSON_SCHEMA_VERSION,
-        "checkpoint": checkpoint_document(ckpt, checkpoint),
-        "layout": layout.to_document(),
-        "data": {"source": source.name, "n": len(source)} if source is not None else None,
-        "seed": seed,
-        "settings": {
+    figures = {"grid": f"interpolate.{figure_format}", "arrays": ARRAYS_NAME} if write else {}
+    document = envelope(
+        "interpolate",
+        checkpoint=checkpoint_block(ckpt, checkpoint),
+        data=data_block(source.name, len(source), endpoints.size) if source is not None else None,
+        settings={
             "modes": list(modes),
             "steps": steps,
             "pairs": n_pairs,
+            "seed": seed,
             "batch_size": batch_size,
             "device": device,
         },
-        "t": t,
-        "prior_norm": prior_norm(latent_dim),
-        "endpoints": {
-            "kind": "posterior_mean" if endpoints is not None else "prior_sample",
-            "rows": endpoints,
-            "norm_mean": float(np.linalg.norm(ends.astype(np.float64), axis=-1).mean()),
+        results={
+            "layout": layout.to_document(),
+            "t": t,
+            "prior_norm": prior_norm(latent_dim),
+            "endpoints": {
+                "kind": "posterior_mean" if endpoints is not None else "prior_sample",
+                "rows": endpoints,
+                "norm_mean": float(np.linalg.norm(ends.astype(np.float64), axis=-1).mean()),
+            },
+            "modes": metrics,
         },
-        "modes": metrics,
-        "caveats": caveats,
-        "figures": figures if write else {},
-        "arrays": ARRAYS_NAME if write else None,
-        "provenance": provenance(
+        notes=[],
+        caveats=caveats,
+        figures=figures,
+        provenance=provenance(
             "interpolate",
             [str(checkpoint)],
-            {
-                "--data": data,
-                "--mode": mode,
-                "--steps": steps,
-                "--pairs": n_pairs if not from_index else None,
-                "--from": list(from_index) or None,
-                "--to": list(to_index) or None,
-                "--seed": seed,
-                "--batch-size": batch_size,
-                **format_option(figure_format, dpi),
-                **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
-            },
+            model,
+            selection,
+            output,
+            # --pairs is implied by --from/--to when they are given
+            InterpolateSettings(mode, steps, None if from_index else n_pairs, tuple(from_index), tuple(to_index)),
         ),
-    }
+    )
     result = Interpolation(
+        checkpoint=Path(checkpoint),
         modes=modes,
         t=t,
         codes=codes,

@@ -34,16 +34,7 @@ from latentkit.analysis.latent_scale import (
     scale_notes,
 )
 from latentkit.analysis.layout import LatentLayout
-from latentkit.commands._common import (
-    format_option,
-    checkpoint_document,
-    default_out_dir,
-    model_options,
-    open_checkpoint,
-    open_source,
-    provenance,
-    require_vae,
-)
+from latentkit.commands._common import require_vae
 from latentkit.analysis import caveats as caveat
 from latentkit.defaults import (
     ACTIVE_THRESHOLD,
@@ -53,21 +44,37 @@ from latentkit.defaults import (
     DEVICE,
     FIGURE_DPI,
     FIGURE_FORMAT,
-    JSON_SCHEMA_VERSION,
     SEED,
 )
+from latentkit.envelope import checkpoint_block, data_block, envelope
 from latentkit.errors import LatentkitError
-from latentkit.outputs import atomic_write_json, prepare_out_dir, to_json
+from latentkit.options import DataSelection, ModelInput, OutputSpec, flag, provenance
+from latentkit.outputs import atomic_write_json, to_json
 
 JSON_NAME = "kl-report.json"
 # Below this average KL per active dimension, information is spread thinly.
 TINY_KL_NATS = 0.05
 
 
+@dataclass(frozen=True)
+class KLSettings:
+    """kl-report's own settings (beside the model, data and output specs)."""
+
+    active_threshold: float = field(default=ACTIVE_THRESHOLD, metadata=flag("--active-threshold"))
+
+    def validate(self) -> None:
+        if not self.active_threshold >= 0:
+            raise LatentkitError(
+                f"--active-threshold {self.active_threshold} is negative", fix="pass a value ≥ 0 (default 0.01)"
+            )
+
+
 @dataclass
 class KLReport:
     """Result of :func:`kl_report`; ``document`` is exactly what ``kl-report.json`` holds."""
 
+    checkpoint: Path
+    source: str  # the data source's name
     per_dim: np.ndarray  # average KL per dimension (per channel, summed over positions), nats
     per_dim_stderr: np.ndarray  # standard error of that average over the data
     share: np.ndarray
@@ -77,12 +84,13 @@ class KLReport:
     active: np.ndarray  # bool mask
     threshold: float
     n: int
-    diagnosis: list[str]
+    notes: list[str]  # the diagnosis
     caveats: list[str]  # what the figure and the numbers cannot support (also drawn on the figure)
     undecided: np.ndarray  # bool mask: Var(μ) too close to the threshold for this n
     layout: LatentLayout
     per_position: np.ndarray  # (C, *spatial) average KL at each position of each channel
     scale: LatentScale
+    scale_comparison: dict[str, Any]  # the scale against the model's own normalisation constants, by name
     document: dict[str, Any] = field(repr=False)
     out_dir: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
@@ -94,6 +102,11 @@ class KLReport:
     @property
     def collapsed(self) -> list[int]:
         return [int(i) for i in np.flatnonzero(~self.active)]
+
+    @property
+    def diagnosis(self) -> list[str]:
+        """The notes (called the diagnosis before the JSON envelope; kept for the Python API)."""
+        return self.notes
 
     def to_json(self) -> str:
         return to_json(self.document)
@@ -137,7 +150,7 @@ def diagnose(
             f"n = {n} points are too few to decide which {unit}s are active or collapsed (need ≥ "
             f"{ACTIVITY_MIN_N}: Var(μ) over n points has a relative standard error of √(2/(n−1)) = "
             f"{np.sqrt(2 / max(n - 1, 1)):.0%}{'' if n > 1 else ', and is 0 for a single point'}). "
-            f"Run on more data (--limit {ACTIVITY_MIN_N} or more, or no --limit)."
+            f"Run on more data (--n {ACTIVITY_MIN_N} or more, or no --n)."
         ]
     d = len(per_dim)
     n_active = int(active.sum())
@@ -189,7 +202,7 @@ def kl_report(
     out: str | Path | None = None,
     active_threshold: float = ACTIVE_THRESHOLD,
     batch_size: int = BATCH_SIZE,
-    limit: int | None = None,
+    n: int | None = None,
     seed: int = SEED,
     device: str = DEVICE,
     plugin: str | None = None,
@@ -204,29 +217,26 @@ def kl_report(
 ) -> KLReport:
     """Per-dimension KL, total KL and active units of a VAE checkpoint over ``data``.
 
+    ``n`` rows (default: every row) are a reproducible random subset chosen with
+    ``seed``; every setting is checked before the checkpoint is opened.
     ``plugin``/``config`` override the checkpoint's metadata; ``plugin_files``
     adds plugins from local files. ``progress(total)`` may return a per-batch
     callback. With ``write`` the
     JSON and the figure go to ``out`` (default ``latentkit-out/<stem>-<hash>/``).
     """
-    if not active_threshold >= 0:
-        raise LatentkitError(f"active threshold {active_threshold} is negative", fix="pass a value ≥ 0")
-    from latentkit.figures.style import check_dpi, check_format
-
-    check_format(figure_format)
-    check_dpi(dpi)
-    out_dir = prepare_out_dir(out or default_out_dir(checkpoint)) if write else None
-    ckpt = open_checkpoint(
-        checkpoint,
-        device=device,
-        plugin=plugin,
-        config=config,
-        plugin_files=plugin_files,
-        strip_prefix=strip_prefix,
-        trust_pickles=trust_pickles,
+    model = ModelInput(
+        checkpoint, device, batch_size, plugin, config, tuple(plugin_files), strip_prefix, trust_pickles
     )
+    selection = DataSelection(data, n, seed)
+    output = OutputSpec(Path(out) if out is not None else None, figure_format, write, dpi)
+    settings = KLSettings(active_threshold)
+    for spec in (model, selection, output, settings):
+        spec.validate()
+    out_dir = output.out_dir(checkpoint) if write else None
+    ckpt = model.open()
     require_vae(ckpt, "kl-report")
-    source = open_source(data, ckpt, limit=limit, seed=seed)
+    whole = selection.open(ckpt)
+    source = selection.subset(whole, default=None)
 
     from latentkit.encode import encode_posterior
 
@@ -268,60 +278,51 @@ def kl_report(
     figures = {"kl_per_dim": f"kl-report.{figure_format}", "latent_histograms": f"kl-report-scale.{figure_format}"}
     if layout.kind == "spatial":
         figures["kl_per_position"] = f"kl-report-positions.{figure_format}"
-    document = {
-        "schema": "latentkit.kl-report",
-        "schema_version": JSON_SCHEMA_VERSION,
-        "checkpoint": checkpoint_document(ckpt, checkpoint),
-        "data": {"source": source.name, "n": stats.count, "limit": limit},
-        "seed": seed,
-        "settings": {"active_threshold": active_threshold, "batch_size": batch_size, "device": device},
-        "layout": layout.to_document(),
-        "kl": {
-            "total": float(per_dim.sum()),
-            "per_dim": per_dim,
-            "per_dim_stderr": stats.channel_kl.standard_error() if stats.count > 1 else None,
-            "share": share,
-            "per_position": per_position if layout.kind == "spatial" else None,
-        },
-        "active_units": int(active.sum()),
-        "active": [int(i) for i in np.flatnonzero(active)],
-        "collapsed": [int(i) for i in np.flatnonzero(~active)],
-        "posterior": {
-            "mean_variance": mean_variance,
-            "mean_variance_stderr": variance_se if n > 1 else None,
-            "undecided": [int(i) for i in np.flatnonzero(undecided)] if n > 1 else None,
-            "mean_sigma2": mean_sigma2,
-        },
-        "training_beta": beta,
-        "scale": {
-            **scale.to_document(),
-            "config": comparison,
-            "histograms": {
-                "edges": scale.histograms["edges"],
-                "counts": scale.histograms["counts"],
-                "subsample_per_channel": scale.histograms["subsample_per_channel"],
+    document = envelope(
+        "kl-report",
+        checkpoint=checkpoint_block(ckpt, checkpoint),
+        data=data_block(whole.name, len(whole), stats.count),
+        settings={"active_threshold": active_threshold, "seed": seed, "batch_size": batch_size, "device": device},
+        results={
+            "layout": layout.to_document(),
+            "kl": {
+                "total": float(per_dim.sum()),
+                "per_dim": per_dim,
+                "per_dim_stderr": stats.channel_kl.standard_error() if stats.count > 1 else None,
+                "share": share,
+                "per_position": per_position if layout.kind == "spatial" else None,
+            },
+            "active_units": int(active.sum()),
+            "collapsed_units": int((~active).sum()),
+            "active": [int(i) for i in np.flatnonzero(active)],
+            "collapsed": [int(i) for i in np.flatnonzero(~active)],
+            "posterior": {
+                "mean_variance": mean_variance,
+                "mean_variance_stderr": variance_se if n > 1 else None,
+                "undecided": [int(i) for i in np.flatnonzero(undecided)] if n > 1 else None,
+                "mean_sigma2": mean_sigma2,
+            },
+            "training_beta": beta,
+            "scale": {
+                **scale.to_document(),
+                "config": comparison,
+                "histograms": {
+                    "edges": scale.histograms["edges"],
+                    "counts": scale.histograms["counts"],
+                    "subsample_per_channel": scale.histograms["subsample_per_channel"],
+                },
             },
         },
-        "diagnosis": notes,
-        "caveats": caveats,
-        "figures": figures if write else {},
-        "provenance": provenance(
-            "kl-report",
-            [str(checkpoint)],
-            {
-                "--data": data,
-                "--limit": limit,
-                "--seed": seed,
-                "--batch-size": batch_size,
-                "--active-threshold": active_threshold,
-                **format_option(figure_format, dpi),
-                **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
-            },
-        ),
-    }
+        notes=notes,
+        caveats=caveats,
+        figures=figures if write else {},
+        provenance=provenance("kl-report", [str(checkpoint)], model, selection, output, settings),
+    )
     report = KLReport(
+        checkpoint=Path(checkpoint),
+        source=whole.name,
         per_dim=per_dim,
-        per_dim_stderr=document["kl"]["per_dim_stderr"],
+        per_dim_stderr=document["results"]["kl"]["per_dim_stderr"],
         share=share,
         total=float(per_dim.sum()),
         mean_variance=mean_variance,
@@ -329,12 +330,13 @@ def kl_report(
         active=active,
         threshold=active_threshold,
         n=stats.count,
-        diagnosis=notes,
+        notes=notes,
         caveats=caveats,
         undecided=undecided,
         layout=layout,
         per_position=per_position,
         scale=scale,
+        scale_comparison=comparison,
         document=document,
         out_dir=out_dir,
     )

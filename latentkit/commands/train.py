@@ -85,7 +85,7 @@ def train(
     latent_dim: int | None = None,
     batch_size: int = TRAIN_BATCH_SIZE,
     learning_rate: float | None = None,
-    limit: int | None = None,
+    n: int | None = None,
     seed: int = SEED,
     device: str = DEVICE,
     plugin: str | None = None,
@@ -101,7 +101,13 @@ def train(
     unless ``plugin`` names one (from ``plugin_files`` or installed packages),
     built from ``config``. ``learning_rate`` defaults to the training module's
     per-kind default. ``log`` receives one line per epoch.
+    ``n`` trains on a reproducible random subset of that many rows (the same
+    selection as every analysis command's ``--n``).
     """
+    from latentkit.options import DataSelection
+
+    selection = DataSelection(data, n, seed)
+    selection.validate()
     if model_type not in MODEL_TYPES:
         raise LatentkitError(f"unknown model type {model_type!r}", fix=f"use one of {', '.join(MODEL_TYPES)}")
     if epochs < 1:
@@ -133,7 +139,7 @@ def train(
         from latentkit.models.registry import PluginRegistry
 
         chosen = PluginRegistry(plugin_files).get(plugin)
-    source = open_data(data, limit=limit, seed=seed)
+    source = selection.subset(open_data(data), default=None)
     kind = "gan" if model_type == "gan" else "vae"
     advance = progress(epochs) if progress else None
     history: list[dict[str, float]] = []

@@ -17,23 +17,20 @@ squared change of the decoded output per unit change of that dimension around
 base codes (central differences), which catches dimensions the encoder uses
 but the decoder ignores, and the reverse.
 
-``traverse.json`` (schema ``latentkit.traverse``, version 1):
+``traverse.json`` (schema ``latentkit.traverse``, version 2) is the common
+envelope (:mod:`latentkit.envelope`); ``data`` is null for a GAN; ``settings``:
+range (R or "quantile"), quantiles, steps, base, active_only, sensitivity_n,
+sensitivity_step, ignored_below {relative, absolute}, active_threshold, seed,
+batch_size, device; ``notes``: where encoder and decoder disagree about a
+dimension; ``figures``: ``traversal``, ``arrays`` (and ``gif``). ``results``:
 
 ================  ==============================================================
-``checkpoint``    path, sha256, plugin, kind, latent_dim
 ``layout``        kind (flat | spatial), latent_shape, channels, positions
-``data``          source, n_total, n (points encoded); null for a GAN
-``settings``      range (R or "quantile"), quantiles, steps, base, active_only,
-                  sensitivity_n, sensitivity_step, ignored_below {relative,
-                  absolute}, active_threshold, batch_size, device
 ``base``          kind (posterior_mean | zero), index (data row or null), code
 ``rows``          in figure order: dim (the channel, for a spatial latent),
-                  values, kl, active, sensitivity
+                  values, kl, active, sensitivity, base_value, unchanged
 ``dimensions``    index = dimension or channel: kl, active (null for a GAN), sensitivity,
                   relative_sensitivity, decoder_ignores (list of dimensions)
-``notes``         where encoder and decoder disagree about a dimension
-``figures``       ``traversal`` (and ``gif``); ``arrays``: the .npz file name
-``provenance``    latentkit_version, versions, and a reproducing command
 ================  ==============================================================
 
 ``traverse.npz``: ``codes`` (rows, steps, D), ``images`` (rows, steps, C, H, W),
@@ -54,16 +51,7 @@ from latentkit.analysis import caveats as caveat
 from latentkit.analysis.active_units import active_mask
 from latentkit.analysis.layout import LatentLayout
 from latentkit.analysis.path_metrics import finite_difference_sensitivity
-from latentkit.commands._common import (
-    format_option,
-    checkpoint_document,
-    choose_rows,
-    default_out_dir,
-    model_options,
-    open_checkpoint,
-    open_source,
-    provenance,
-)
+from latentkit.commands._common import default_out_dir
 from latentkit.defaults import (
     ACTIVE_THRESHOLD,
     ACTIVITY_MIN_N,
@@ -71,7 +59,6 @@ from latentkit.defaults import (
     DEVICE,
     FIGURE_DPI,
     FIGURE_FORMAT,
-    JSON_SCHEMA_VERSION,
     SEED,
     TRAVERSE_IGNORED_SENSITIVITY,
     TRAVERSE_IGNORED_SENSITIVITY_ABSOLUTE,
@@ -82,13 +69,32 @@ from latentkit.defaults import (
     TRAVERSE_SENSITIVITY_STEP,
     TRAVERSE_STEPS,
 )
+from latentkit.envelope import checkpoint_block, data_block, envelope
 from latentkit.errors import LatentkitError
+from latentkit.options import DataSelection, ModelInput, OutputSpec, flag, provenance
 from latentkit.outputs import to_json
 
 JSON_NAME = "traverse.json"
 ARRAYS_NAME = "traverse.npz"
 GIF_NAME = "traverse.gif"
 BASES = ("data", "zero")
+
+
+@dataclass(frozen=True)
+class TraverseSettings:
+    """traverse's own settings (beside the model, data and output specs)."""
+
+    value_range: float | str = field(default=TRAVERSE_RANGE, metadata=flag("--range", always=True))
+    steps: int = field(default=TRAVERSE_STEPS, metadata=flag("--steps", always=True))
+    base: str | int | None = field(default=None, metadata=flag("--base"))
+    active_only: bool = field(default=False, metadata=flag("--active-only"))
+    gif: bool = field(default=False, metadata=flag("--gif"))
+
+    def validate(self) -> TraverseSettings:
+        """The settings parsed and checked (before anything is loaded)."""
+        if self.steps < 2:
+            raise LatentkitError(f"--steps {self.steps} is less than 2", fix="pass --steps 2 or more")
+        return TraverseSettings(parse_range(self.value_range), self.steps, parse_base(self.base), self.active_only, self.gif)
 
 
 @dataclass
@@ -104,7 +110,10 @@ class Traversal:
     kl: np.ndarray | None  # (D,) per-dimension KL (VAE)
     active: np.ndarray | None  # (D,) bool (VAE)
     sensitivity: np.ndarray  # (D,)
+    relative_sensitivity: np.ndarray  # (D,) sensitivity / its largest value
+    sensitivity_n: int  # base codes the sensitivity is averaged over
     notes: list[str]
+    checkpoint: Path
     caveats: list[str]  # what the figure cannot support (also drawn on it)
     document: dict[str, Any] = field(repr=False)
     out_dir: Path | None = None
@@ -217,23 +226,16 @@ def traverse(
     index. A VAE encodes ``n`` data points (default all up to ``TRAVERSE_N``)
     for the KL order, the quantiles and the sensitivity's base codes.
     """
-    from latentkit.figures.style import check_dpi, check_format
-
-    check_dpi(dpi)
-    value_range = parse_range(value_range)
-    base = parse_base(base)
-    if steps < 2:
-        raise LatentkitError(f"--steps {steps} is less than 2", fix="pass --steps 2 or more")
-    check_format(figure_format)
-    ckpt = open_checkpoint(
-        checkpoint,
-        device=device,
-        plugin=plugin,
-        config=config,
-        plugin_files=plugin_files,
-        strip_prefix=strip_prefix,
-        trust_pickles=trust_pickles,
+    model = ModelInput(
+        checkpoint, device, batch_size, plugin, config, tuple(plugin_files), strip_prefix, trust_pickles
     )
+    selection = DataSelection(data, n, seed)
+    output = OutputSpec(Path(out) if out is not None else None, figure_format, write, dpi)
+    settings = TraverseSettings(value_range, steps, base, active_only, gif).validate()
+    for spec in (model, selection, output):
+        spec.validate()
+    value_range, base = settings.value_range, settings.base
+    ckpt = model.open()
     is_vae = ckpt.kind == "vae"
     if not is_vae:
         asked = [
@@ -263,8 +265,8 @@ def traverse(
     source = rows = means = kl = active = None
     base_index: int | None = None
     if is_vae:
-        source = open_source(data, ckpt, limit=None, seed=seed)
-        rows = choose_rows(len(source), n, default=TRAVERSE_N, seed=seed, name=source.name)
+        source = selection.open(ckpt)
+        rows = selection.rows(len(source), default=TRAVERSE_N, name=source.name)
         if isinstance(base, int) and base >= len(source):
             raise LatentkitError(
                 f"--base {base} is out of range: {source.name} has {len(source)} rows (0..{len(source) - 1})",
@@ -354,17 +356,14 @@ def traverse(
     caveats = [c for c in caveats if c]
     still = caveat.constant_rows(images)
     base_values = layout.channel_mean(base_code)  # per channel: the position average (a flat code's own values)
-    figures = {"traversal": f"traverse.{figure_format}"}
-    if gif:
+    figures = {"traversal": f"traverse.{figure_format}", "arrays": ARRAYS_NAME} if write else {}
+    if write and gif:
         figures["gif"] = GIF_NAME
-    document = {
-        "schema": "latentkit.traverse",
-        "schema_version": JSON_SCHEMA_VERSION,
-        "checkpoint": checkpoint_document(ckpt, checkpoint),
-        "layout": layout.to_document(),
-        "data": {"source": source.name, "n_total": len(source), "n": len(rows)} if source is not None else None,
-        "seed": seed,
-        "settings": {
+    document = envelope(
+        "traverse",
+        checkpoint=checkpoint_block(ckpt, checkpoint),
+        data=data_block(source.name, len(source), len(rows)) if source is not None else None,
+        settings={
             "range": value_range,
             "quantiles": list(TRAVERSE_QUANTILES) if value_range == "quantile" else None,
             "steps": steps,
@@ -377,51 +376,38 @@ def traverse(
                 "absolute": TRAVERSE_IGNORED_SENSITIVITY_ABSOLUTE,
             },
             "active_threshold": ACTIVE_THRESHOLD,
+            "seed": seed,
             "batch_size": batch_size,
             "device": device,
         },
-        "base": {"kind": "zero" if base == "zero" else "posterior_mean", "index": base_index, "code": base_code},
-        "rows": [
-            {
-                "dim": int(d),
-                "values": values[r],
-                "kl": float(kl[d]) if kl is not None else None,
-                "active": bool(active[d]) if active is not None else None,
-                "sensitivity": float(sensitivity[d]),
-                "base_value": float(base_values[d]),
-                "unchanged": bool(still[r]),
-            }
-            for r, d in enumerate(dims)
-        ],
-        "dimensions": {
-            "kl": kl,
-            "active": active,
-            "sensitivity": sensitivity,
-            "relative_sensitivity": relative,
-            "decoder_ignores": [int(i) for i in np.flatnonzero(~decoder_uses)],
-        },
-        "notes": notes,
-        "caveats": caveats,
-        "figures": figures if write else {},
-        "arrays": ARRAYS_NAME if write else None,
-        "provenance": provenance(
-            "traverse",
-            [str(checkpoint)],
-            {
-                "--data": data,
-                "--range": value_range,
-                "--steps": steps,
-                "--base": base,
-                "--active-only": active_only,
-                "--n": n,
-                "--gif": gif,
-                "--seed": seed,
-                "--batch-size": batch_size,
-                **format_option(figure_format, dpi),
-                **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
+        results={
+            "layout": layout.to_document(),
+            "base": {"kind": "zero" if base == "zero" else "posterior_mean", "index": base_index, "code": base_code},
+            "rows": [
+                {
+                    "dim": int(d),
+                    "values": values[r],
+                    "kl": float(kl[d]) if kl is not None else None,
+                    "active": bool(active[d]) if active is not None else None,
+                    "sensitivity": float(sensitivity[d]),
+                    "base_value": float(base_values[d]),
+                    "unchanged": bool(still[r]),
+                }
+                for r, d in enumerate(dims)
+            ],
+            "dimensions": {
+                "kl": kl,
+                "active": active,
+                "sensitivity": sensitivity,
+                "relative_sensitivity": relative,
+                "decoder_ignores": [int(i) for i in np.flatnonzero(~decoder_uses)],
             },
-        ),
-    }
+        },
+        notes=notes,
+        caveats=caveats,
+        figures=figures,
+        provenance=provenance("traverse", [str(checkpoint)], model, selection, output, settings),
+    )
     result = Traversal(
         dims=dims,
         values=values,
@@ -432,7 +418,10 @@ def traverse(
         kl=kl,
         active=active,
         sensitivity=sensitivity,
+        relative_sensitivity=relative,
+        sensitivity_n=len(sensitivity_bases),
         notes=notes,
+        checkpoint=Path(checkpoint),
         caveats=caveats,
         document=document,
     )
@@ -502,7 +491,7 @@ def _write(
     if result.layout.kind == "spatial":
         xlabel = xlabel.replace("value of the channel", "mean of the channel over its positions, all shifted together")
     xlabel += f"\nsens = decoder sensitivity, mean squared output change per unit of the {_unit(result)}"
-    base = result.document["base"]
+    base = result.document["results"]["base"]
     base_text = f"data point #{base['index']}" if base["index"] is not None else "zero"
     active_text = ""
     if result.active is not None:
@@ -539,7 +528,7 @@ def _write(
 
 def figure_rows(result: Traversal) -> tuple[list[str], list[int | None]]:
     """Each row's label and the column to frame (nearest the base value; None when it lies outside the row)."""
-    base_values = np.array([row["base_value"] for row in result.document["rows"]])
+    base_values = np.array([row["base_value"] for row in result.document["results"]["rows"]])
     base_steps: list[int | None] = []
     for r in range(len(result.dims)):
         row = result.values[r]
@@ -547,7 +536,7 @@ def figure_rows(result: Traversal) -> tuple[list[str], list[int | None]]:
         base_steps.append(int(np.argmin(np.abs(row - base_values[r]))) if inside else None)
     labels = [
         _row_label(result, int(d), base_values[r], framed=base_steps[r] is not None, unchanged=bool(row["unchanged"]))
-        for r, (d, row) in enumerate(zip(result.dims, result.document["rows"]))
+        for r, (d, row) in enumerate(zip(result.dims, result.document["results"]["rows"]))
     ]
     return labels, base_steps
 

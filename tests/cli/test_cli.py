@@ -34,7 +34,7 @@ def test_kl_report_json_goes_to_stdout_alone(capsys, handset_checkpoint, tmp_pat
     )
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["active_units"] == 3
+    assert doc["results"]["active_units"] == 3
     assert "total KL" in err
 
 

@@ -50,7 +50,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     [
         ("interpolate", ["--pairs", "2", "--steps", "3"], "latentkit.interpolate"),
         ("traverse", ["--steps", "3", "--n", "200"], "latentkit.traverse"),
-        ("umap", ["--method", "pca", "--n", "300"], "latentkit.embedding"),
+        ("umap", ["--method", "pca", "--n", "300"], "latentkit.umap"),
     ],
 )
 def test_json_goes_to_stdout_alone(capsys, mlp_vae_checkpoint, tmp_path, command, extra, schema):

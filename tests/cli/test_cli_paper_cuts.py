@@ -63,8 +63,8 @@ def test_metrics_named_alike_on_the_command_line_and_in_the_json(capsys, tmp_pat
     )  # fmt: skip
     assert code == 0, err
     doc = json.loads(out)
-    assert set(doc["estimation"]) == {"beta_vae"}
-    assert set(doc["scores"]) == {"beta_vae.train_accuracy", "beta_vae.eval_accuracy"}
+    assert set(doc["results"]["estimation"]) == {"beta_vae"}
+    assert set(doc["results"]["scores"]) == {"beta_vae.train_accuracy", "beta_vae.eval_accuracy"}
     assert "--metrics beta_vae" in doc["provenance"]["command"]
 
 

@@ -12,9 +12,9 @@ def test_kl_report_prints_channels_and_the_latent_scale(capsys, tmp_path):
     out, err = capsys.readouterr()
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["layout"]["kind"] == "spatial" and len(doc["kl"]["per_dim"]) == 3
+    assert doc["results"]["layout"]["kind"] == "spatial" and len(doc["results"]["kl"]["per_dim"]) == 3
     assert "channel" in err and "latents 3×2×2" in err
-    implied = doc["scale"]["implied"]["scaling_factor"]
+    implied = doc["results"]["scale"]["implied"]["scaling_factor"]
     assert f"scaling_factor {implied:.5g}" in err
     assert f"model's scaling_factor 0.5 ({0.5 / implied - 1:+.1%})" in err
 

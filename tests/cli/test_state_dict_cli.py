@@ -37,9 +37,12 @@ def test_info_interpolate_traverse_in_process(lightning, tmp_path, capsys):
     path, model, data = lightning
     assert main(["info", str(path), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert (doc["format"], doc["plugin"], doc["kind"], doc["latent_shape"]) == ("Lightning checkpoint", "mlp-vae", "vae", [3])
-    assert doc["parameter_count"] == sum(t.numel() for t in model.state_dict().values())
-    assert any("prefix 'model.'" in note for note in doc["notes"])
+    ckpt = doc["checkpoint"]
+    assert (ckpt["format"], ckpt["plugin"], ckpt["kind"], doc["results"]["latent_shape"]) == (
+        "Lightning checkpoint", "mlp-vae", "vae", [3]
+    )
+    assert doc["results"]["parameter_count"] == sum(t.numel() for t in model.state_dict().values())
+    assert any("prefix 'model.'" in note for note in doc["checkpoint"]["notes"])
 
     assert main(["-q", "interpolate", str(path), "--data", str(data), "--pairs", "2", "--steps", "3",
                  "--out", str(tmp_path / "i"), "--json"]) == 0  # fmt: skip
@@ -69,7 +72,7 @@ def test_console_script_kl_report_equals_the_module(lightning, tmp_path):
     with torch.no_grad():
         mean, logvar = (t.double().numpy() for t in model.encode(torch.from_numpy(np.load(data)["x"])))
     per_dim = (0.5 * (mean**2 + np.exp(logvar) - 1 - logvar)).mean(axis=0)
-    np.testing.assert_allclose(json.loads(run.stdout)["kl"]["per_dim"], per_dim, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(json.loads(run.stdout)["results"]["kl"]["per_dim"], per_dim, rtol=1e-6, atol=1e-6)
 
 
 def test_keys_matching_no_architecture_is_one_line(tmp_path, capsys):

@@ -76,7 +76,7 @@ def test_traversal_rows_say_why_they_have_no_frame(handset_checkpoint):
 
     result = traverse(handset_checkpoint, plugin_files=[HANDSET_PLUGIN], value_range=0.01, steps=3, write=False)
     labels, framed = figure_rows(result)
-    rows = result.document["rows"]
+    rows = result.document["results"]["rows"]
     for label, column, row in zip(labels, framed, rows):
         assert label.startswith(f"z{row['dim']} · KL ") and f"sens {row['sensitivity']:.1e}" in label
         assert (column is None) == (abs(row["base_value"]) > 0.01) == ("(outside range)" in label)

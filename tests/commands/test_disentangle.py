@@ -39,9 +39,9 @@ def test_scores_through_the_command_equal_the_reference(tmp_path):
     for ours, theirs in pairs.items():
         assert report.scores[ours] == pytest.approx(expected[theirs], abs=1e-6), ours
     doc = json.loads((tmp_path / "disentangle.json").read_text())
-    assert doc["scores"]["mig"] == pytest.approx(expected["mig.discrete_mig"], abs=1e-6)
-    assert doc["input"]["n_train"] == 8000 and doc["input"]["n_test"] == 2000
-    assert doc["estimation"]["mig"]["num_bins"] == 20
+    assert doc["results"]["scores"]["mig"] == pytest.approx(expected["mig.discrete_mig"], abs=1e-6)
+    assert doc["results"]["rows"] == {"n_train": 8000, "n_test": 2000}
+    assert doc["results"]["estimation"]["mig"]["num_bins"] == 20
     assert (tmp_path / doc["figures"]["mutual_information"]).is_file()
     assert doc["notes"] == []  # clean codes, and only array-level metrics asked for: nothing to report
 
@@ -69,7 +69,7 @@ def test_non_finite_scores_are_null_with_a_note(tmp_path):
     codes = np.column_stack([codes, np.full(500, 2.0)])  # a constant code: log 0 in the total correlation
     report = disentangle(codes=_codes_file(tmp_path, codes, factors), metrics="unsupervised", write=False)
     assert report.scores["unsupervised.gaussian_total_correlation"] is None
-    assert json.loads(report.to_json())["scores"]["unsupervised.gaussian_total_correlation"] is None
+    assert json.loads(report.to_json())["results"]["scores"]["unsupervised.gaussian_total_correlation"] is None
     assert any("gaussian_total_correlation" in note for note in report.notes)
 
 
@@ -124,7 +124,7 @@ def test_bin_factors_makes_continuous_factors_usable(tmp_path):
     codes = continuous + rng.normal(0, 0.01, continuous.shape)
     report = disentangle(codes=_codes_file(tmp_path, codes, continuous), metrics="mig", bin_factors=5, write=False)
     assert report.scores["mig"] > 0.5
-    assert report.document["input"]["binned_factors"] == 5
+    assert report.document["results"]["factors"]["binned"] == 5
 
 
 def test_a_gan_has_no_encoder(tmp_path):

@@ -76,7 +76,7 @@ def test_same_seed_gives_byte_identical_outputs(mlp_vae_checkpoint, tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     other = interpolate(mlp_vae_checkpoint, mode="slerp", pairs=2, steps=3, seed=8, write=False)
     saved = json.loads((tmp_path / "a" / "interpolate.json").read_text())
-    assert other.endpoints.tolist() != saved["endpoints"]["rows"]
+    assert other.endpoints.tolist() != saved["results"]["endpoints"]["rows"]
 
 
 @pytest.mark.parametrize(

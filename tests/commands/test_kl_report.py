@@ -19,21 +19,23 @@ def test_kl_report_equals_an_independent_computation(handset_checkpoint, handset
     assert report.collapsed == [3]
 
     doc = json.loads((tmp_path / "out" / "kl-report.json").read_text())
-    assert doc["active_units"] == 3 and doc["collapsed"] == [3]
-    assert doc["kl"]["total"] == pytest.approx(per_dim.sum(), rel=1e-6)
-    assert sum(doc["kl"]["share"]) == pytest.approx(1.0)
+    results = doc["results"]
+    assert results["active_units"] == 3 and results["collapsed"] == [3] and results["collapsed_units"] == 1
+    assert results["kl"]["total"] == pytest.approx(per_dim.sum(), rel=1e-6)
+    assert sum(results["kl"]["share"]) == pytest.approx(1.0)
     assert doc["data"]["n"] == len(handset_images)
     assert doc["provenance"]["command"].startswith("latentkit kl-report ")
     assert (tmp_path / "out" / doc["figures"]["kl_per_dim"]).stat().st_size > 1000
     # Dimension 3 has σ² = e^1.5 but a constant mean: it costs KL without carrying information.
     assert per_dim[3] == pytest.approx(0.5 * (np.exp(1.5) - 1 - 1.5))
-    assert any("Dimension(s) 3 cost KL" in note for note in report.diagnosis)
+    assert any("Dimension(s) 3 cost KL" in note for note in report.notes)
+    assert doc["notes"] == report.notes
 
 
 def test_same_seed_gives_byte_identical_json(handset_checkpoint, tmp_path):
     texts = []
     for run in range(2):
-        kl_report(handset_checkpoint, out=tmp_path / f"r{run}", plugin_files=[HANDSET_PLUGIN], limit=100, seed=3)
+        kl_report(handset_checkpoint, out=tmp_path / f"r{run}", plugin_files=[HANDSET_PLUGIN], n=100, seed=3)
         texts.append((tmp_path / f"r{run}" / "kl-report.json").read_bytes())
     assert texts[0] == texts[1].replace(b"r1", b"r0")
 
@@ -78,15 +80,15 @@ def test_a_tiny_sample_claims_nothing_about_collapse():
 def test_kl_report_limit_1_and_figure_content(handset_checkpoint, tmp_path):
     from latentkit.figures.style import caveats_of
 
-    tiny = kl_report(handset_checkpoint, out=tmp_path / "tiny", plugin_files=[HANDSET_PLUGIN], limit=1, dpi=60)
-    assert tiny.n == 1 and not any("No active units" in note for note in tiny.diagnosis)
+    tiny = kl_report(handset_checkpoint, out=tmp_path / "tiny", plugin_files=[HANDSET_PLUGIN], n=1, dpi=60)
+    assert tiny.n == 1 and not any("No active units" in note for note in tiny.notes)
     assert any(c.startswith("tiny sample: n = 1") for c in tiny.caveats)
     assert caveats_of(tiny.files["figure"]) == tiny.caveats
-    assert tiny.document["posterior"]["mean_variance_stderr"] is None
+    assert tiny.document["results"]["posterior"]["mean_variance_stderr"] is None
 
     full = kl_report(handset_checkpoint, out=tmp_path / "full", plugin_files=[HANDSET_PLUGIN], dpi=60)
     assert full.caveats == [] and caveats_of(full.files["figure"]) == []
-    se = np.asarray(full.document["posterior"]["mean_variance_stderr"])
+    se = np.asarray(full.document["results"]["posterior"]["mean_variance_stderr"])
     np.testing.assert_allclose(se, full.mean_variance * np.sqrt(2 / (full.n - 1)))
 
 
@@ -123,3 +125,24 @@ def test_provenance_reproduces_the_figure_format(handset_checkpoint, tmp_path):
     report = kl_report(handset_checkpoint, out=tmp_path, plugin_files=[HANDSET_PLUGIN], figure_format="svg")
     assert "--format svg" in report.document["provenance"]["command"]
     assert (tmp_path / "kl-report.svg").read_text().startswith("<?xml")
+
+
+def test_every_setting_is_checked_before_any_work(tmp_path):
+    missing = tmp_path / "no-such.safetensors"  # never opened: the settings fail first
+    with pytest.raises(LatentkitError, match="figure format"):
+        kl_report(missing, figure_format="jpg", write=False)
+    with pytest.raises(LatentkitError, match="--n 0 is not positive"):
+        kl_report(missing, n=0, write=False)
+    with pytest.raises(LatentkitError, match="--active-threshold -1"):
+        kl_report(missing, active_threshold=-1.0, write=False)
+
+
+def test_n_larger_than_the_data_is_an_error(handset_checkpoint):
+    with pytest.raises(LatentkitError, match="--n 100000 is more than the"):
+        kl_report(handset_checkpoint, plugin_files=[HANDSET_PLUGIN], n=100_000, write=False)
+
+
+def test_n_subset_is_recorded_in_data_and_command(handset_checkpoint, handset_images):
+    report = kl_report(handset_checkpoint, plugin_files=[HANDSET_PLUGIN], n=100, seed=3, write=False)
+    assert report.document["data"] == {"source": report.source, "n_total": len(handset_images), "n": 100}
+    assert "--n 100 --seed 3" in report.document["provenance"]["command"]

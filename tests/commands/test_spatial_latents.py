@@ -23,7 +23,7 @@ def test_traverse_varies_one_channel_at_a_time_at_every_position(spatial_checkpo
     # one row per channel, active channels first by KL (channel 1 carries the most), the constant one last
     assert result.dims.tolist() == [1, 0, 2]
     assert result.active.tolist() == [True, True, False]
-    assert result.document["layout"]["latent_shape"] == [3, 2, 2]
+    assert result.document["results"]["layout"]["latent_shape"] == [3, 2, 2]
     base, _ = spatial_posterior(spatial_images()[3:4])
     np.testing.assert_allclose(result.base_code, base.reshape(-1), rtol=1e-6)
     codes = result.codes.reshape(3, 5, 3, 2, 2)
@@ -64,7 +64,7 @@ def test_interpolate_moves_the_whole_latent_tensor(spatial_checkpoint):
     per_channel = np.stack([slerp(start[c * 4 : c * 4 + 4], end[c * 4 : c * 4 + 4], np.linspace(0, 1, 5)) for c in range(3)], 1)
     assert np.abs(result.codes[1, 0] - per_channel.reshape(5, 12)).max() > 1e-3
     np.testing.assert_allclose(result.images, spatial_decode(result.codes), atol=1e-6)
-    assert result.document["layout"]["kind"] == "spatial"
+    assert result.document["results"]["layout"]["kind"] == "spatial"
     assert result.prior_norm == pytest.approx(np.sqrt(12))
 
 
@@ -88,8 +88,8 @@ def test_disentangle_scores_channel_codes_by_default(spatial_checkpoint, spatial
     report = disentangle(
         spatial_checkpoint, plugin_files=[SPATIAL_PLUGIN], metrics="mig", n=64, spatial=spatial, write=False
     )
-    assert report.document["input"]["latent_dim"] == width
-    assert report.document["input"]["spatial"] == spatial
+    assert report.document["results"]["codes"]["latent_dim"] == width
+    assert report.document["results"]["codes"]["spatial"] == spatial
     mi = np.asarray(report.matrices["mutual_information"])
     assert mi.shape == (width, 4)
     if spatial == "flatten":

@@ -14,7 +14,7 @@ EXAMPLE_PLUGIN = Path(__file__).parents[2] / "examples" / "plugin_linear_vae.py"
 
 def test_same_seed_gives_a_byte_identical_checkpoint(tmp_path):
     paths = [
-        train("vae", data="digits", out=tmp_path / f"{run}.safetensors", epochs=1, limit=64, latent_dim=2, seed=5).path
+        train("vae", data="digits", out=tmp_path / f"{run}.safetensors", epochs=1, n=64, latent_dim=2, seed=5).path
         for run in range(2)
     ]
     assert paths[0].read_bytes() == paths[1].read_bytes()
@@ -23,7 +23,7 @@ def test_same_seed_gives_a_byte_identical_checkpoint(tmp_path):
 def test_trains_a_plugin_architecture_and_logs_each_epoch(tmp_path):
     lines = []
     result = train(
-        "vae", data="digits", out=tmp_path / "lin.safetensors", epochs=2, limit=64, plugin="linear-vae",
+        "vae", data="digits", out=tmp_path / "lin.safetensors", epochs=2, n=64, plugin="linear-vae",
         config={"latent_dim": 3}, plugin_files=[EXAMPLE_PLUGIN], log=lines.append,
     )  # fmt: skip
     meta = read_header(result.path).latentkit_metadata
@@ -35,7 +35,7 @@ def test_trains_a_plugin_architecture_and_logs_each_epoch(tmp_path):
 
 def test_a_plugin_of_the_wrong_image_size_is_refused(tmp_path):
     with pytest.raises(LatentkitError, match=r"makes images of shape \[1, 8, 8\] but shapes holds \[1, 64, 64\]"):
-        train("vae", data="shapes", out=tmp_path / "x.safetensors", epochs=1, limit=8, plugin="linear-vae",
+        train("vae", data="shapes", out=tmp_path / "x.safetensors", epochs=1, n=8, plugin="linear-vae",
               plugin_files=[EXAMPLE_PLUGIN])  # fmt: skip
 
 

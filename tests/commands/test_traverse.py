@@ -20,8 +20,8 @@ def test_each_row_varies_exactly_one_dimension(mlp_vae_checkpoint, tmp_path):
     np.testing.assert_array_equal(saved["codes"], result.codes)
     np.testing.assert_array_equal(saved["dims"], result.dims)
     doc = json.loads((tmp_path / "traverse.json").read_text())
-    assert [row["dim"] for row in doc["rows"]] == result.dims.tolist()
-    assert doc["base"]["kind"] == "posterior_mean" and 0 <= doc["base"]["index"] < 1797
+    assert [row["dim"] for row in doc["results"]["rows"]] == result.dims.tolist()
+    assert doc["results"]["base"]["kind"] == "posterior_mean" and 0 <= doc["results"]["base"]["index"] < 1797
     assert (tmp_path / "traverse.gif").exists() and (tmp_path / doc["figures"]["traversal"]).exists()
 
 
@@ -38,7 +38,7 @@ def test_vae_rows_follow_kl_with_collapsed_last_and_sensitivity_finds_the_ignore
     assert result.dims.tolist() == expected and result.dims[-1] == 3
     # The hand-set decoder has a zero weight column for dimension 3: it ignores it exactly.
     assert result.sensitivity[3] == 0.0 and (result.sensitivity[:3] > 0).all()
-    assert result.document["dimensions"]["decoder_ignores"] == [3]
+    assert result.document["results"]["dimensions"]["decoder_ignores"] == [3]
     assert result.notes == []  # collapsed and ignored agree
     hidden = traverse(handset_checkpoint, plugin_files=[HANDSET_PLUGIN], active_only=True, write=False)
     assert hidden.dims.tolist() == expected[:3]
@@ -76,7 +76,7 @@ def test_sensitivity_of_a_linear_decoder_is_its_squared_columns_averaged():
 
 def test_gan_rows_are_ordered_by_sensitivity_around_zero(mlp_gan_checkpoint):
     result = traverse(mlp_gan_checkpoint, steps=3, write=False)
-    assert result.kl is None and result.document["base"]["kind"] == "zero"
+    assert result.kl is None and result.document["results"]["base"]["kind"] == "zero"
     assert (np.diff(result.sensitivity[result.dims]) <= 0).all()
     assert result.images.shape == (6, 3, 1, 8, 8)
 

@@ -47,8 +47,8 @@ def test_pca_embedding_equals_scikit_learns_on_the_posterior_means(mlp_vae_check
     np.testing.assert_array_equal(saved["color"], load_digits().target[saved["index"]])
     assert str(saved["color_by"]) == "y"
     doc = json.loads((tmp_path / "embedding.json").read_text())
-    assert doc["schema"] == "latentkit.embedding" and doc["points"] == {"data": 500, "generated": 0}
-    assert 0.5 < doc["trustworthiness"]["value"] <= 1.0 and doc["trustworthiness"]["k"] == 10
+    assert doc["schema"] == "latentkit.umap" and doc["results"]["points"] == {"data": 500, "generated": 0}
+    assert 0.5 < doc["results"]["trustworthiness"]["value"] <= 1.0 and doc["results"]["trustworthiness"]["k"] == 10
     assert (tmp_path / doc["figures"]["embedding"]).stat().st_size > 2000
 
 

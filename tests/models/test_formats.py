@@ -105,7 +105,7 @@ def test_plugins_check_fails_on_a_plugin_whose_example_does_not_build(tmp_path, 
     assert main(["plugins", "--check", "--json", "--plugin-file", str(path)]) == 1
     import json
 
-    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)["plugins"]}
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)["results"]["plugins"]}
     assert rows["bad-example"]["status"] == "broken" and "no such width -1" in rows["bad-example"]["reason"]
     assert rows["mlp-vae"]["status"] == "ok"
 

@@ -112,7 +112,7 @@ def test_a_config_naming_another_class_is_one_error(tmp_path, capsys):
 
 def test_plugins_check_builds_the_example_config(capsys):
     assert main(["plugins", "--check", "--json"]) == 0
-    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)["plugins"]}
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)["results"]["plugins"]}
     assert rows["diffusers"]["status"] == "ok"
     assert rows["diffusers"]["origin"].startswith("entry point latentkit-diffusers ")
 
@@ -127,12 +127,12 @@ def test_kl_report_equals_diagonal_gaussian_kl(saved):
     # latent scale: 1 / std of sampled latents = 1 / sqrt(Var(mean) + E[var]) over every value, per channel too
     mean, var = posterior.mean.double(), posterior.var.double()
     total_var = mean.var(unbiased=False) + var.mean()
-    scale = report.document["scale"]
+    scale = report.document["results"]["scale"]
     assert scale["implied"]["scaling_factor"] == pytest.approx(1 / total_var.sqrt().item(), rel=1e-6)
     channel_std = (mean.transpose(0, 1).reshape(4, -1).var(dim=1, unbiased=False) + var.mean(dim=(0, 2, 3))).sqrt()
     np.testing.assert_allclose(scale["implied"]["latents_std"], channel_std.numpy(), rtol=1e-6)
     assert scale["config"]["scaling_factor"]["config"] == vae.config.scaling_factor
-    assert report.document["layout"]["latent_shape"] == [4, 8, 8] and len(report.per_dim) == 4
+    assert report.document["results"]["layout"]["latent_shape"] == [4, 8, 8] and len(report.per_dim) == 4
 
 
 def test_interpolate_and_traverse_decode_like_diffusers(saved):
@@ -157,7 +157,7 @@ def test_console_script_info_without_torch_and_kl_report(saved, tmp_path):
     env = {**os.environ, "NO_COLOR": "1"}
     shown = subprocess.run([script, "info", folder, "--json"], capture_output=True, text=True, env=env, check=True)
     doc = json.loads(shown.stdout)
-    assert (doc["plugin"], doc["latent_shape"]) == ("diffusers", [4, 8, 8])
+    assert (doc["checkpoint"]["plugin"], doc["results"]["latent_shape"]) == ("diffusers", [4, 8, 8])
     code = (
         "import sys; from latentkit.commands.info import info; "
         f"info({str(folder)!r}); assert 'torch' not in sys.modules, 'info imported torch'"

@@ -114,7 +114,8 @@ def test_console_script_info_and_kl_report(exported, tmp_path):
     script = Path(sys.executable).parent / "latentkit"
     env = {**os.environ, "NO_COLOR": "1"}
     shown = subprocess.run([script, "info", path, "--json"], capture_output=True, text=True, env=env, check=True)
-    assert (json.loads(shown.stdout)["plugin"], json.loads(shown.stdout)["latent_shape"]) == ("export", [LATENT_DIM])
+    doc = json.loads(shown.stdout)
+    assert (doc["checkpoint"]["plugin"], doc["results"]["latent_shape"]) == ("export", [LATENT_DIM])
     run = subprocess.run(
         [script, "-q", "kl-report", path, "--data", data, "--out", tmp_path, "--json"],
         capture_output=True, text=True, env=env, check=True,
@@ -122,4 +123,4 @@ def test_console_script_info_and_kl_report(exported, tmp_path):
     with torch.no_grad():
         mean, logvar = (t.double().numpy() for t in vae.encode(torch.from_numpy(np.load(data)["x"])))
     total = (0.5 * (mean**2 + np.exp(logvar) - 1 - logvar)).mean(axis=0).sum()
-    assert json.loads(run.stdout)["kl"]["total"] == pytest.approx(total, rel=1e-6)
+    assert json.loads(run.stdout)["results"]["kl"]["total"] == pytest.approx(total, rel=1e-6)

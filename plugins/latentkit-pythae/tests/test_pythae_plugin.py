@@ -147,11 +147,11 @@ def test_console_script_end_to_end(saved, tmp_path):
     script = Path(sys.executable).parent / "latentkit"
     env = {**os.environ, "NO_COLOR": "1"}
     shown = subprocess.run([script, "info", folder, "--json"], capture_output=True, text=True, env=env, check=True)
-    assert json.loads(shown.stdout)["plugin"] == "pythae"
+    assert json.loads(shown.stdout)["checkpoint"]["plugin"] == "pythae"
     run = subprocess.run(
         [script, "-q", "kl-report", folder, "--data", data, "--out", tmp_path, "--json"],
         capture_output=True, text=True, env=env, check=True,
     )  # fmt: skip
     mean, logvar = _posterior(model, np.load(data)["x"])
     total = (0.5 * (mean**2 + np.exp(logvar) - 1 - logvar)).mean(axis=0).sum()
-    assert json.loads(run.stdout)["kl"]["total"] == pytest.approx(total, rel=1e-6)
+    assert json.loads(run.stdout)["results"]["kl"]["total"] == pytest.approx(total, rel=1e-6)
