@@ -168,4 +168,4 @@ def test_console_script_info_without_torch_and_kl_report(saved, tmp_path):
         capture_output=True, text=True, env=env, check=True,
     )  # fmt: skip
     posterior = _library_posterior(vae, np.load(data)["x"])
-    assert json.loads(run.stdout)["kl"]["total"] == pytest.approx(posterior.kl().double().mean().item(), rel=1e-6)
+    assert json.loads(run.stdout)["results"]["kl"]["total"] == pytest.approx(posterior.kl().double().mean().item(), rel=1e-6)
