@@ -80,6 +80,10 @@ FIGURES: tuple[Figure, ...] = (
            "count", "higher", "kl", "kl-report", ("active_units",)),
     Figure("collapsed_units", "Dimensions that are not active (posterior collapse)",
            "count", "lower", "kl", "kl-report", ("collapsed_units",)),
+    Figure("latent_scale.scaling_factor", "1 / std of latents sampled from the posterior: the factor that makes them unit-variance",
+           "factor", "none", "kl", "kl-report", ("scale", "implied", "scaling_factor")),
+    Figure("latent_scale.shift_factor", "Mean of latents sampled from the posterior (the shift that centres them)",
+           "latent units", "none", "kl", "kl-report", ("scale", "implied", "shift_factor")),
     *(
         Figure(score.name, score.description, score.unit, score.direction, f"disentangle:{metric.name}",
                "disentangle", ("scores", score.name))

@@ -534,15 +534,14 @@ def interpolate(
         title=f"{result.checkpoint.name}: {result.codes.shape[1]} paths × {len(result.t)} steps "
         f"between {'data points' if result.endpoints is not None else 'prior samples'}",
     )  # fmt: skip
-    for name in result.modes:
-        m = result.metrics[name]
+    for name, m in result.summaries.items():
         table.add_row(
             name,
-            f"{m['norm']['mean']:.3f}",
-            f"{m['norm']['min']:.3f}",
-            f"{m['norm_ratio']:.2f}",
-            f"{m['smoothness']['mean']:.3g}",
-            f"{m['smoothness']['max']:.3g}",
+            f"{m.norm_mean:.3f}",
+            f"{m.norm_min:.3f}",
+            f"{m.norm_ratio:.2f}",
+            f"{m.smoothness_mean:.3g}",
+            f"{m.smoothness_max:.3g}",
         )
     console.print(table)
     console.print(

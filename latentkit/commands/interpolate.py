@@ -80,6 +80,27 @@ class InterpolateSettings:
         return check_settings(self.mode, self.steps, self.pairs, self.from_index, self.to_index)
 
 
+@dataclass(frozen=True)
+class PathSummary:
+    """One mode's headline numbers (the JSON's ``modes.<mode>`` holds them with the per-pair detail)."""
+
+    norm_mean: float  # mean latent norm along the paths
+    norm_min: float
+    norm_ratio: float  # norm_mean / √d
+    smoothness_mean: float  # mean squared pixel difference between consecutive steps, averaged over paths
+    smoothness_max: float  # each path's largest step, averaged over paths
+
+    @classmethod
+    def of(cls, metrics: dict[str, Any]) -> PathSummary:
+        return cls(
+            float(metrics["norm"]["mean"]),
+            float(metrics["norm"]["min"]),
+            float(metrics["norm_ratio"]),
+            float(metrics["smoothness"]["mean"]),
+            float(metrics["smoothness"]["max"]),
+        )
+
+
 @dataclass
 class Interpolation:
     """Result of :func:`interpolate`; ``document`` is exactly what ``interpolate.json`` holds."""
@@ -97,6 +118,11 @@ class Interpolation:
     document: dict[str, Any] = field(repr=False)
     out_dir: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def summaries(self) -> dict[str, PathSummary]:
+        """Per mode, the numbers the console table shows."""
+        return {mode: PathSummary.of(self.metrics[mode]) for mode in self.modes}
 
     def to_json(self) -> str:
         return to_json(self.document)
