@@ -74,7 +74,7 @@ def _interpolate_figures() -> list[Figure]:
 FIGURES: tuple[Figure, ...] = (
     Figure("kl.total", "Sum over dimensions of the average KL(q(z_i|x) ‖ N(0, 1)) over the data",
            "nats", "none", "kl", "kl-report", ("kl", "total")),
-    Figure("kl.per_dim", "Average KL(q(z_i|x) ‖ N(0, 1)) of each latent dimension",
+    Figure("kl.per_dim", "Average KL(q(z_i|x) ‖ N(0, 1)) of each latent dimension (of a spatial latent: each channel, summed over positions)",
            "nats", "none", "kl", "kl-report", ("kl", "per_dim"), "per_dim"),
     Figure("active_units", "Dimensions whose posterior mean varies over the data: Cov_x(E[z_i|x]) > threshold (Burda et al. 2016)",
            "count", "higher", "kl", "kl-report", ("active_units",)),
@@ -84,6 +84,12 @@ FIGURES: tuple[Figure, ...] = (
            "factor", "none", "kl", "kl-report", ("scale", "implied", "scaling_factor")),
     Figure("latent_scale.shift_factor", "Mean of latents sampled from the posterior (the shift that centres them)",
            "latent units", "none", "kl", "kl-report", ("scale", "implied", "shift_factor")),
+    Figure("latent_scale.latents_mean", "Per channel: mean of latents sampled from the posterior, over data and positions",
+           "latent units", "none", "kl", "kl-report", ("scale", "implied", "latents_mean"), "per_dim"),
+    Figure("latent_scale.latents_std", "Per channel: std of latents sampled from the posterior, over data and positions",
+           "latent units", "none", "kl", "kl-report", ("scale", "implied", "latents_std"), "per_dim"),
+    Figure("latent_scale.noise_share", "Per channel: E[σ²] / Var[z], the posterior noise's share of the latents' variance (near 0: KL says little about usage)",
+           "ratio", "none", "kl", "kl-report", ("scale", "noise_share"), "per_dim"),
     *(
         Figure(score.name, score.description, score.unit, score.direction, f"disentangle:{metric.name}",
                "disentangle", ("scores", score.name))

@@ -49,6 +49,11 @@ def test_implied_scale_equals_the_closed_form_and_sits_beside_the_config(spatial
     scaling_factor = 1 / np.sqrt(channel_var.mean() + channel_mean.var())
     assert implied["scaling_factor"] == pytest.approx(scaling_factor, rel=1e-6)
     assert implied["shift_factor"] == pytest.approx(channel_mean.mean(), rel=1e-6)
+    from latentkit.catalogue import read_figure
+
+    assert read_figure("latent_scale.scaling_factor", doc) == implied["scaling_factor"]
+    np.testing.assert_allclose(read_figure("latent_scale.latents_std", doc), np.sqrt(channel_var), rtol=1e-6)
+    np.testing.assert_allclose(read_figure("latent_scale.noise_share", doc), sigma2 / channel_var, rtol=1e-6)
     config = doc["results"]["scale"]["config"]
     assert config["scaling_factor"]["config"] == 0.5
     assert config["scaling_factor"]["relative_difference"] == pytest.approx(0.5 / scaling_factor - 1, rel=1e-6)
