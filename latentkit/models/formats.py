@@ -184,7 +184,15 @@ def describe(
     registry = PluginRegistry(plugin_files)
     chosen = registry.get(plugin) if plugin is not None else choose_plugin(path, registry)
     if chosen is not None and chosen.describe is not None:
-        return chosen.describe(path), chosen.name
+        try:
+            return chosen.describe(path), chosen.name
+        except LatentkitError:
+            raise
+        except Exception as exc:  # plugin code: any failure is reported, not a traceback
+            raise LatentkitError(
+                f"plugin {chosen.name!r} could not describe {path}: {type(exc).__name__}: {exc}".splitlines()[0],
+                fix="check the files; run with --debug for the traceback",
+            ) from exc
     if chosen is not None and chosen.load is not None:
         return FormatDescription(chosen.formats[0] if chosen.formats else chosen.name, chosen.kind, None, None), chosen.name
     if not (path.is_file() and path.suffix in STATE_DICT_SUFFIXES):
