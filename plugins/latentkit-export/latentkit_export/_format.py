@@ -78,12 +78,44 @@ def describe(path: Path) -> FormatDescription:
     )
 
 
+def pickled_entries(path: Path) -> list[str]:
+    """Archive entries torch would unpickle beyond ``weights_only``: weights or constants stored
+    as pickles, custom or opaque objects, and sample inputs that ``weights_only`` refuses (torch
+    then retries them with full unpickling, which runs code from the file)."""
+    import io
+
+    import torch
+
+    found = []
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.endswith(("_weights_config.json", "_constants_config.json")):
+                for key, entry in json.loads(archive.read(name)).get("config", {}).items():
+                    stored = str(entry.get("path_name", ""))
+                    if entry.get("use_pickle") or stored.startswith(("custom_obj", "opaque_obj")):
+                        found.append(f"{name}:{key}")
+            elif "/data/sample_inputs/" in name and name.endswith(".pt"):
+                try:
+                    torch.load(io.BytesIO(archive.read(name)), weights_only=True)
+                except Exception:
+                    found.append(name)
+    return found
+
+
 def load(path: Path, config: dict[str, Any] | None, device: str, options: LoadOptions) -> LoadedModel:
-    """The archive's encode and decode programs as one VAE module."""
+    """The archive's encode and decode programs as one VAE module; archives that hold pickled
+    objects only with ``trust_pickles``."""
     from latentkit_export._model import ExportedVAE, load_programs
 
     programs, metadata, _ = _archive(path)
     _check(path, programs, metadata)
+    pickled = pickled_entries(path)
+    if pickled and not options.trust_pickles:
+        raise LatentkitError(
+            f"{path.name} holds pickled objects that loading would run ({', '.join(pickled[:3])}"
+            f"{', ...' if len(pickled) > 3 else ''})",
+            fix="pass --trust-pickles if you trust where this file came from, or re-export with plain tensors",
+        )
     encode, decode = load_programs(path)
     model = ExportedVAE(encode, decode, _shape(metadata, "latent_shape"))
     model.to(device)

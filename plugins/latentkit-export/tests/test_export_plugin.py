@@ -124,3 +124,28 @@ def test_console_script_info_and_kl_report(exported, tmp_path):
         mean, logvar = (t.double().numpy() for t in vae.encode(torch.from_numpy(np.load(data)["x"])))
     total = (0.5 * (mean**2 + np.exp(logvar) - 1 - logvar)).mean(axis=0).sum()
     assert json.loads(run.stdout)["results"]["kl"]["total"] == pytest.approx(total, rel=1e-6)
+
+
+def test_an_archive_with_pickled_sample_inputs_needs_the_trust_flag(exported, tmp_path):
+    """torch retries sample inputs that weights_only refuses with full unpickling: refused by default."""
+    import zipfile
+
+    from latentkit import LatentkitError
+
+    path, _, _ = exported
+    hostile = tmp_path / "hostile.pt2"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(hostile, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.endswith("/data/sample_inputs/encode.pt"):
+                buffer = __import__("io").BytesIO()
+                torch.save({"note": _NotAWeight()}, buffer)
+                data = buffer.getvalue()
+            target.writestr(item, data)
+    with pytest.raises(LatentkitError, match="holds pickled objects") as info_:
+        open_model(hostile)
+    assert "--trust-pickles" in info_.value.fix
+
+
+class _NotAWeight:
+    """An object weights_only refuses to unpickle."""
