@@ -141,6 +141,13 @@ def _print_notes(notes: Any, console: Console) -> None:
         console.print(text, markup=False)
 
 
+def _print_opening_notes(document: dict[str, Any], console: Console) -> None:
+    """What opening the model inferred (a stripped key prefix, a config from the file), one line each."""
+    for text in (document.get("checkpoint") or {}).get("notes", []):
+        console.print("[cyan]model:[/cyan] ", end="")
+        console.print(text, markup=False)
+
+
 def _print_caveats(caveats: Any, console: Console) -> None:
     for text in caveats:
         console.print("[bold dark_orange]caveat:[/bold dark_orange] ", end="")
@@ -431,6 +438,8 @@ def kl_report(
 def _print_kl_report(report: Any, console: Console) -> None:
     import numpy as np
 
+    _print_opening_notes(report.document, console)
+
     spatial = report.layout.kind == "spatial"
     scale = report.scale
     table = Table(
@@ -529,6 +538,7 @@ def interpolate(
     if as_json:
         _emit_json(result.to_json())
     console = _console(stderr=as_json)
+    _print_opening_notes(result.document, console)
     table = Table(
         "mode", "mean ‖z‖", "min ‖z‖", "mean ‖z‖ / √d", "frame-to-frame MSE mean", "max",
         title=f"{result.checkpoint.name}: {result.codes.shape[1]} paths × {len(result.t)} steps "
@@ -623,6 +633,7 @@ def traverse(
     if as_json:
         _emit_json(result.to_json())
     console = _console(stderr=as_json)
+    _print_opening_notes(result.document, console)
     title = f"{result.checkpoint.name}: traversal"
     table = Table("dim", "KL (nats)", "", "sensitivity", "relative", title=title)
     relative = result.relative_sensitivity
@@ -713,6 +724,7 @@ def umap_command(
     if as_json:
         _emit_json(result.to_json())
     console = _console(stderr=as_json)
+    _print_opening_notes(result.document, console)
     what = f"{result.n_data} posterior means"
     if result.n_generated:
         what = f"{result.n_data} data points + {result.n_generated} generated samples"
@@ -885,6 +897,7 @@ def disentangle(
     if as_json:
         _emit_json(report.to_json())
     console = _console(stderr=as_json)
+    _print_opening_notes(report.document, console)
     has_ci = bool(report.intervals)
     table = Table("score", "value", *(["95% interval"] if has_ci else []), title="disentanglement")
     for name, value in report.scores.items():

@@ -57,7 +57,9 @@ def test_info_interpolate_traverse_in_process(lightning, tmp_path, capsys):
     np.testing.assert_allclose(api.images.reshape(expected.shape), expected, atol=1e-5)
 
     assert main(["-q", "traverse", str(path), "--data", str(data), "--steps", "3", "--out", str(tmp_path / "t")]) == 0
-    assert "traversal" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "traversal" in shown
+    assert "model: stripped the key prefix 'model.' (detected; --strip-prefix sets it)" in shown
 
 
 def test_console_script_kl_report_equals_the_module(lightning, tmp_path):
