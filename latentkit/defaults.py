@@ -35,7 +35,7 @@ ACTIVE_THRESHOLD = 0.01
 # Latent scale (same pass): a uniform subsample of this many seeded posterior samples per
 # channel feeds the histograms (bottom-k, so batching and sharding do not change it).
 SCALE_SUBSAMPLE = 4_096
-SCALE_HISTOGRAM_CHANNELS = 32  # the histogram figure shows at most this many channels
+FIGURE_MAX_CHANNELS = 32  # per-channel figures (latent histograms, KL maps) show at most this many channels
 
 # --- spatial latents -------------------------------------------------------------
 # A latent code with positions (C, H, W) is reduced per item for umap and disentangle:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentkit.defaults import FIGURE_DPI, SCALE_HISTOGRAM_CHANNELS
+from latentkit.defaults import FIGURE_DPI, FIGURE_MAX_CHANNELS
 from latentkit.figures.style import pyplot, save_figure
 
 
@@ -18,7 +18,7 @@ def plot_kl_per_position(
     target: Path,
     *,
     title: str,
-    max_channels: int = SCALE_HISTOGRAM_CHANNELS,
+    max_channels: int = FIGURE_MAX_CHANNELS,
     fmt: str = "png",
     dpi: int = FIGURE_DPI,
 ) -> Path:

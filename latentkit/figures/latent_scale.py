@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from latentkit.defaults import FIGURE_DPI, SCALE_HISTOGRAM_CHANNELS
+from latentkit.defaults import FIGURE_DPI, FIGURE_MAX_CHANNELS
 from latentkit.figures.style import ACCENT_COLOR, ACTIVE_COLOR, pyplot, save_figure
 
 
@@ -18,7 +18,7 @@ def plot_latent_histograms(
     *,
     title: str,
     config_scaling_factor: float | None = None,
-    max_channels: int = SCALE_HISTOGRAM_CHANNELS,
+    max_channels: int = FIGURE_MAX_CHANNELS,
     fmt: str = "png",
     dpi: int = FIGURE_DPI,
 ) -> Path:
