@@ -142,3 +142,9 @@ KL_AXIS_MIN_NATS = 0.1
 # Points encoded to judge whether a model is collapsed where a command needs few of them
 # (interpolate's endpoints).
 COLLAPSE_CHECK_N = 512
+
+# --- report ------------------------------------------------------------------------
+REPORT_N = 5_000  # rows encoded once and shared by every analysis (all of a smaller data set)
+REPORT_PROJECTION = "umap"
+REPORT_BOOTSTRAP = 20  # resamples for the disentanglement scores' intervals
+REPORT_DCI_MODEL = "fast"  # LightGBM DCI: within 0.02 of the reference, and fast enough to bootstrap

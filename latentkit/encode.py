@@ -325,14 +325,19 @@ def encode_subset(
     *,
     batch_size: int,
     device: str = "cpu",
+    sample_seed: int | None = None,
     progress: Progress | None = None,
 ) -> EncodedRows:
-    """Encode ``source``'s sorted ``rows`` once, keeping the means and the streaming statistics."""
+    """Encode ``source``'s sorted ``rows`` once, keeping the flattened means and the streaming statistics
+    (with seeded posterior samples when ``sample_seed`` is given, as kl-report draws them)."""
     from latentkit.data.source import Subset
 
     rows = np.asarray(rows, dtype=np.int64)
     subset = source if len(rows) == len(source) and np.array_equal(rows, np.arange(len(source))) else Subset(source, rows)
-    result = encode_posterior(model, subset, batch_size=batch_size, device=device, keep_means=True, progress=progress)
+    result = encode_posterior(
+        model, subset, batch_size=batch_size, device=device, keep_means=True, sample_seed=sample_seed,
+        progress=progress,
+    )  # fmt: skip
     assert result.means is not None
     return EncodedRows(rows=rows, means=result.means, stats=result.stats)
 
@@ -360,8 +365,16 @@ class CodeBank:
             return None
         return EncodeResult(stats=self.encoded.stats, means=self.encoded.means, index=np.arange(len(rows)))
 
+    def codes_of(
+        self, rows: np.ndarray, *, spatial: str = "flatten", progress: Progress | None = None
+    ) -> tuple[np.ndarray, LatentLayout]:
+        """Like :func:`encode_codes`: posterior means of ``rows`` (any order, repeats allowed), reduced per
+        ``spatial``, and the latent layout."""
+        layout = self.encoded.stats.layout
+        return reduce_codes(self.means_of(rows, progress=progress), layout, spatial), layout
+
     def means_of(self, rows: np.ndarray, progress: Progress | None = None) -> np.ndarray:
-        """Posterior means of ``rows`` (any order, repeats allowed): (len(rows), D) float32."""
+        """Flattened posterior means of ``rows`` (any order, repeats allowed): (len(rows), C·P) float32."""
         rows = np.asarray(rows, dtype=np.int64)
         known = self.encoded.rows
         position = np.clip(np.searchsorted(known, rows), 0, max(len(known) - 1, 0))

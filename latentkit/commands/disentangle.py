@@ -211,6 +211,7 @@ def encode_factor_data(
     bin_factors: int | None,
     progress: Callable[[int], None] | None,
     spatial: str = SPATIAL_CODE,
+    prepared: Any | None = None,
 ) -> FactorData:
     """Encode ``n`` random observations of ``source`` (posterior means) with their factors.
 
@@ -228,9 +229,12 @@ def encode_factor_data(
     rows = DataSelection(None, n, seed).rows(len(source), default=n, name=source.name)
     # The rows are put in random order so that the fixed split gives independent train and test draws.
     rows = rows[np.random.default_rng(seed + 1).permutation(n)]
-    codes, layout = encode_codes(
-        checkpoint.model, source, rows, batch_size=batch_size, device=device, spatial=spatial, progress=progress
-    )
+    if prepared is not None:
+        codes, layout = prepared.codes_of(rows, spatial=spatial, progress=progress)
+    else:
+        codes, layout = encode_codes(
+            checkpoint.model, source, rows, batch_size=batch_size, device=device, spatial=spatial, progress=progress
+        )
     factors = factors_at(source, rows)
     codes, factors = check_codes_and_factors(codes, _binned(factors, bin_factors))
     names = tuple(source.factor_names or _factor_names(None, factors.shape[1]))
@@ -366,6 +370,7 @@ def disentangle(
     figure_format: str = FIGURE_FORMAT,
     dpi: int = FIGURE_DPI,
     progress: Callable[[int], Callable[[int], None]] | None = None,
+    prepared: Any | None = None,
 ) -> DisentangleReport:
     """Disentanglement scores of a VAE checkpoint over ``data``, or of precomputed ``codes``.
 
@@ -413,14 +418,14 @@ def disentangle(
         factor_data = load_codes_file(codes, bin_factors=bin_factors)
     else:
         assert model is not None
-        ckpt = model.open()
+        ckpt = model.open() if prepared is None else prepared.checkpoint
         require_vae(ckpt, "disentangle")
-        source = selection.open(ckpt)
+        source = selection.open(ckpt) if prepared is None else prepared.source
         count = len(selection.rows(len(source), default=DISENTANGLE_N, name=source.name))
         callback = progress(count) if progress else None
         factor_data = encode_factor_data(
             ckpt, source, n=count, seed=seed, batch_size=batch_size, device=device, bin_factors=bin_factors,
-            progress=callback, spatial=spatial,
+            progress=callback, spatial=spatial, prepared=prepared,
         )  # fmt: skip
     out_dir = prepare_out_dir(out or default_out_dir(codes if codes is not None else checkpoint)) if write else None
     report = score_factor_data(

@@ -168,6 +168,7 @@ def embed(
     dpi: int = FIGURE_DPI,
     write: bool = True,
     progress: Callable[[int], Callable[[int], None]] | None = None,
+    prepared: Any | None = None,
 ) -> Embedding:
     """Project a checkpoint's latent codes (VAE) or its samples with the data (GAN) to 2-D.
 
@@ -186,9 +187,9 @@ def embed(
     settings = UmapSettings(method, color_by, generated, spatial, neighbors, min_dist)
     for spec in (settings, model, selection, output):
         spec.validate()
-    ckpt = model.open()
+    ckpt = model.open() if prepared is None else prepared.checkpoint
     joint = generated or ckpt.kind != "vae"
-    source = selection.open(ckpt)
+    source = selection.open(ckpt) if prepared is None else prepared.source
     if joint and color_by is not None:
         raise LatentkitError(
             "--color-by applies to a VAE's posterior means; a joint projection of data and generated samples "
@@ -210,7 +211,7 @@ def embed(
     advance = progress(len(rows) * (2 if joint else 1) + stages) if progress else None
     features, index, color, color_names, space, layout = _features(
         ckpt, source, rows, joint=joint, color_by=color_by, spatial=spatial, seed=seed, batch_size=batch_size,
-        device=device, progress=advance,
+        device=device, progress=advance, prepared=prepared,
     )  # fmt: skip
     spatial_used = spatial if layout is not None and layout.kind == "spatial" else None
     knn = None
@@ -324,6 +325,7 @@ def _features(
     batch_size: int,
     device: str,
     progress: Callable[[int], None] | None,
+    prepared: Any | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str] | None, str]:
     """What to project, the data row of each point, its colour value, colour names, the space's name,
     and the latent layout (None for pixels)."""
@@ -331,9 +333,12 @@ def _features(
     from latentkit.encode import encode_codes
 
     if not joint:
-        means, layout = encode_codes(
-            ckpt.model, source, rows, batch_size=batch_size, device=device, spatial=spatial, progress=progress
-        )
+        if prepared is not None:
+            means, layout = prepared.codes_of(rows, spatial=spatial, progress=progress)
+        else:
+            means, layout = encode_codes(
+                ckpt.model, source, rows, batch_size=batch_size, device=device, spatial=spatial, progress=progress
+            )
         color = None
         if color_by == "y":
             color = np.asarray(source.labels)[rows].astype(np.int64)

@@ -194,6 +194,7 @@ def interpolate(
     dpi: int = FIGURE_DPI,
     write: bool = True,
     progress: Callable[[int], Callable[[int], None]] | None = None,
+    prepared: Any | None = None,
 ) -> Interpolation:
     """Decode ``pairs`` paths of ``steps`` points between latent codes, by lerp and/or slerp.
 
@@ -213,7 +214,7 @@ def interpolate(
     n_pairs = settings.validate()
     for spec in (model, selection, output):
         spec.validate()
-    ckpt = model.open()
+    ckpt = model.open() if prepared is None else prepared.checkpoint
     if ckpt.kind != "vae" and (from_index or data is not None):
         raise LatentkitError(
             f"{ckpt.path.name} is a {ckpt.kind.upper()} ({ckpt.plugin}): it has no encoder, so its endpoints "
@@ -233,7 +234,7 @@ def interpolate(
     originals = None
     check_rows = np.zeros(0, dtype=np.int64)
     if ckpt.kind == "vae":
-        source = selection.open(ckpt)
+        source = selection.open(ckpt) if prepared is None else prepared.source
         endpoints = _data_endpoints(len(source), n_pairs, from_index, to_index, seed, source.name)
         # a sample of the data, to say whether the model is collapsed (the endpoints alone are too few)
         check_rows = selection.rows(len(source), default=COLLAPSE_CHECK_N, name=source.name)
@@ -242,12 +243,19 @@ def interpolate(
     caveats: list[str] = []
     if endpoints is not None:
         rows = endpoints.ravel()
-        ends, layout = encode_codes(ckpt.model, source, rows, batch_size=batch_size, device=device, progress=advance)
+        if prepared is not None:
+            ends, layout = prepared.codes_of(rows, progress=advance)
+        else:
+            ends, layout = encode_codes(ckpt.model, source, rows, batch_size=batch_size, device=device, progress=advance)
         ends = ends.reshape(n_pairs, 2, -1)
         originals = source.get(rows).reshape(n_pairs, 2, *source.image_shape)
-        sample, _ = encode_codes(  # per channel (position-averaged) for a spatial latent, as kl-report
-            ckpt.model, source, check_rows, batch_size=batch_size, device=device, spatial="channel-mean", progress=advance
-        )
+        if prepared is not None:  # per channel (position-averaged) for a spatial latent, as kl-report
+            sample, _ = prepared.codes_of(check_rows, spatial="channel-mean", progress=advance)
+        else:
+            sample, _ = encode_codes(
+                ckpt.model, source, check_rows, batch_size=batch_size, device=device, spatial="channel-mean",
+                progress=advance,
+            )  # fmt: skip
         n_active = int(active_mask(sample.astype(np.float64).var(axis=0), ACTIVE_THRESHOLD).sum())
         caveats += [
             c for c in (caveat.small_sample(len(check_rows)), caveat.collapsed_model(n_active, layout.channels)) if c

@@ -214,6 +214,7 @@ def kl_report(
     dpi: int = FIGURE_DPI,
     write: bool = True,
     progress: Callable[[int], Callable[[int], None]] | None = None,
+    prepared: Any | None = None,
 ) -> KLReport:
     """Per-dimension KL, total KL and active units of a VAE checkpoint over ``data``.
 
@@ -221,7 +222,8 @@ def kl_report(
     ``seed``; every setting is checked before the checkpoint is opened.
     ``plugin``/``config`` override the checkpoint's metadata; ``plugin_files``
     adds plugins from local files. ``progress(total)`` may return a per-batch
-    callback. With ``write`` the
+    callback. ``prepared`` (a :class:`~latentkit.commands._prepared.Prepared`) supplies the
+    checkpoint, data and encoded codes already at hand. With ``write`` the
     JSON and the figure go to ``out`` (default ``latentkit-out/<stem>-<hash>/``).
     """
     model = ModelInput(
@@ -233,17 +235,19 @@ def kl_report(
     for spec in (model, selection, output, settings):
         spec.validate()
     out_dir = output.out_dir(checkpoint) if write else None
-    ckpt = model.open()
+    ckpt = model.open() if prepared is None else prepared.checkpoint
     require_vae(ckpt, "kl-report")
-    whole = selection.open(ckpt)
+    whole = selection.open(ckpt) if prepared is None else prepared.source
     source = selection.subset(whole, default=None)
 
     from latentkit.encode import encode_posterior
 
-    callback = progress(len(source)) if progress else None
-    result = encode_posterior(
-        ckpt.model, source, batch_size=batch_size, device=device, sample_seed=seed, progress=callback
-    )
+    result = prepared.posterior(source) if prepared is not None else None
+    if result is None:
+        callback = progress(len(source)) if progress else None
+        result = encode_posterior(
+            ckpt.model, source, batch_size=batch_size, device=device, sample_seed=seed, progress=callback
+        )
     stats = result.stats
     layout = stats.layout
     unit = "channel" if layout.kind == "spatial" else "dimension"

@@ -216,6 +216,7 @@ def traverse(
     dpi: int = FIGURE_DPI,
     write: bool = True,
     progress: Callable[[int], Callable[[int], None]] | None = None,
+    prepared: Any | None = None,
 ) -> Traversal:
     """Traverse every latent dimension of a checkpoint, one row per dimension.
 
@@ -235,7 +236,7 @@ def traverse(
     for spec in (model, selection, output):
         spec.validate()
     value_range, base = settings.value_range, settings.base
-    ckpt = model.open()
+    ckpt = model.open() if prepared is None else prepared.checkpoint
     is_vae = ckpt.kind == "vae"
     if not is_vae:
         asked = [
@@ -265,7 +266,7 @@ def traverse(
     source = rows = means = kl = active = None
     base_index: int | None = None
     if is_vae:
-        source = selection.open(ckpt)
+        source = selection.open(ckpt) if prepared is None else prepared.source
         rows = selection.rows(len(source), default=TRAVERSE_N, name=source.name)
         if isinstance(base, int) and base >= len(source):
             raise LatentkitError(
@@ -280,9 +281,14 @@ def traverse(
         from latentkit.data.source import Subset
         from latentkit.encode import encode_posterior
 
-        encoded = encode_posterior(
-            ckpt.model, Subset(source, rows), batch_size=batch_size, device=device, keep_means=True, progress=advance
-        )
+        subset = Subset(source, rows)
+        encoded = prepared.posterior(subset) if prepared is not None else None
+        if encoded is None:
+            encoded = encode_posterior(
+                ckpt.model, subset, batch_size=batch_size, device=device, keep_means=True, progress=advance
+            )
+        elif advance:
+            advance(len(rows))
         means = encoded.means.astype(np.float64)
         layout = encoded.layout
         kl = encoded.stats.channel_kl.mean.copy()
@@ -293,7 +299,10 @@ def traverse(
             base_index, base_code = int(rows[pick]), means[pick]
         elif isinstance(base, int):
             base_index = base
-            base_code = encode_rows(ckpt.model, source, np.array([base]), batch_size=1, device=device)[0]
+            if prepared is not None:
+                base_code = prepared.codes_of(np.array([base]))[0][0].astype(np.float64)
+            else:
+                base_code = encode_rows(ckpt.model, source, np.array([base]), batch_size=1, device=device)[0]
         else:
             base_code = np.zeros(layout.size)
         sensitivity_bases = means[np.sort(rng.permutation(len(rows))[:sensitivity_n])]
