@@ -811,15 +811,18 @@ def demo(
         result = run_demo(
             out=out, retrain=retrain, device=device, progress=progress, log=lambda msg: console.print(msg, markup=False)
         )
-    for report, *figures in zip(result.kl_reports, result.interpolations, result.traversals, result.embeddings):
+    for report, page in zip(result.kl_reports, result.reports):
         _print_kl_report(report, console)
-        for figure in figures:  # caveats of the figures of the same model, each named by its file
-            for text in figure.caveats:
-                console.print(f"[bold dark_orange]caveat[/bold dark_orange] ({figure.files['figure'].name}): ", end="")
-                console.print(text, markup=False)
+        for section in page.sections:  # caveats of the report's figures, each named by its section
+            for note in section.notes:
+                if note.startswith("Caveat: "):
+                    console.print(f"[bold dark_orange]caveat[/bold dark_orange] ({section.title}): ", end="")
+                    console.print(note.removeprefix("Caveat: "), markup=False)
     console.print(f"[bold]demo outputs in {result.out_dir}[/bold]")
     for path in result.files:
-        console.print(f"  {path}")
+        console.print(f"  {path}", markup=False)
+    for page in result.report_pages:
+        console.print(f"report: {page}", markup=False)
 
 
 @app.command()
@@ -996,6 +999,102 @@ def check(
                 handle.write(markdown_summary(result))
     if not result.passed:
         raise typer.Exit(ExitCode.CHECK_FAILED)
+
+
+@app.command()
+def report(
+    checkpoint: Annotated[Path, typer.Argument(help="A VAE or GAN checkpoint (.safetensors).")],
+    data: DataOpt = None,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+    n: Annotated[
+        Optional[int],
+        typer.Option("--n", help=f"Data points encoded once and shared by every analysis (default: all up to {defaults.REPORT_N})."),
+    ] = None,
+    projection: Annotated[str, typer.Option("--projection", help="umap, pca (instant) or tsne.")] = defaults.REPORT_PROJECTION,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", help="Resamples for the disentanglement scores' 95% intervals (0: none).")
+    ] = defaults.REPORT_BOOTSTRAP,
+    dci_model: Annotated[
+        str, typer.Option("--dci-model", help="fast (LightGBM) or reference (sklearn gradient boosting).")
+    ] = defaults.REPORT_DCI_MODEL,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help=f"Encode afresh and keep nothing (cache: ${defaults.CACHE_DIR_ENV}, else ~/.cache/latentkit).")
+    ] = False,
+    seed: SeedOpt = defaults.SEED,
+    batch_size: BatchOpt = defaults.BATCH_SIZE,
+    device: DeviceOpt = defaults.DEVICE,
+    plugin: PluginOpt = None,
+    config: ConfigOpt = None,
+    plugin_file: PluginFileOpt = None,
+    strip_prefix: StripPrefixOpt = None,
+    trust_pickles: TrustPicklesOpt = False,
+) -> None:
+    """One self-contained HTML page (and JSON) with every analysis of a checkpoint, from one encoding pass."""
+    from latentkit.commands.report import STAGES
+    from latentkit.commands.report import report as run_report
+
+    with _stages(STAGES, enabled=not state.quiet) as stage:
+        result = run_report(
+            checkpoint,
+            data=data,
+            out=out,
+            n=n,
+            seed=seed,
+            projection=projection,
+            bootstrap=bootstrap,
+            dci_model=dci_model,
+            batch_size=batch_size,
+            device=device,
+            plugin=plugin,
+            config=_config(config),
+            plugin_files=plugin_file or (),
+            strip_prefix=strip_prefix,
+            trust_pickles=trust_pickles,
+            cache=not no_cache,
+            stage=stage,
+        )
+    if as_json:
+        _emit_json(result.to_json())
+    console = _console(stderr=as_json)
+    for value, label in result.cards:
+        console.print(f"{label}: {value}", markup=False, soft_wrap=True)
+    for section in result.sections:
+        if not section.applies:
+            console.print(f"{section.title}: does not apply ({section.reason})", markup=False, soft_wrap=True)
+    if result.cache_note:
+        console.print(f"codes: {result.cache_note}", markup=False, soft_wrap=True)
+    for path in result.files.values():
+        console.print(f"wrote {path}", markup=False, soft_wrap=True)
+
+
+@contextmanager
+def _stages(stages: tuple[str, ...], *, enabled: bool) -> Iterator[Callable[[str], None]]:
+    """Yield ``stage(name)``: a rich bar on stderr over ``stages``, advanced as each one starts."""
+    if not enabled:
+        yield lambda name: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("report: {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(stages[0], total=len(stages))
+        started: list[str] = []
+
+        def stage(name: str) -> None:
+            if started:
+                bar.advance(task, 1)
+            started.append(name)
+            bar.update(task, description=name)
+
+        yield stage
+        bar.update(task, completed=len(stages))
 
 
 def main(argv: list[str] | None = None) -> int:

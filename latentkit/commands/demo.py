@@ -2,7 +2,9 @@
 
 Trains a small VAE (β = 1) and a β-VAE (β = ``DEMO_BETA``) on scikit-learn's
 8×8 digits, or reuses the ones a previous run made, then analyses both, so a
-new user sees collapsed dimensions appear with β in under a minute.
+new user sees collapsed dimensions appear with β in under a minute. It ends
+with one report per model (``report.html``: KL, active units, interpolations,
+traversals and a projection, from one encoding pass).
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ class DemoResult:
     out_dir: Path
     checkpoints: list[Path]
     kl_reports: list[Any] = field(default_factory=list)
-    interpolations: list[Any] = field(default_factory=list)
-    traversals: list[Any] = field(default_factory=list)
-    embeddings: list[Any] = field(default_factory=list)
+    reports: list[Any] = field(default_factory=list)  # latentkit.commands.report.Report, one per model
     files: list[Path] = field(default_factory=list)
+
+    @property
+    def report_pages(self) -> list[Path]:
+        return [report.files["html"] for report in self.reports]
 
 
 def _reusable(path: Path, beta: float) -> bool:
@@ -55,10 +59,8 @@ def demo(
     log: Callable[[str], None] = lambda message: None,
 ) -> DemoResult:
     """Train (or reuse) the two demo models in ``out`` and run the analyses on both, on ``device``."""
-    from latentkit.commands.embed import embed
-    from latentkit.commands.interpolate import interpolate
     from latentkit.commands.kl_report import kl_report
-    from latentkit.commands.traverse import traverse
+    from latentkit.commands.report import report
     from latentkit.commands.train import train
     from latentkit.outputs import prepare_out_dir
 
@@ -85,13 +87,10 @@ def demo(
         report = kl_report(path, out=out_dir / name, seed=SEED, device=device, progress=progress)
         result.kl_reports.append(report)
         result.files.extend(report.files.values())
-        # The figures of the latent space; PCA keeps the demo quick (`latentkit umap` runs UMAP).
-        interpolation = interpolate(path, out=out_dir / name, seed=SEED, device=device, progress=progress)
-        traversal = traverse(path, out=out_dir / name, seed=SEED, gif=True, device=device, progress=progress)
-        embedding = embed(path, out=out_dir / name, method="pca", seed=SEED, device=device, progress=progress)
-        result.interpolations.append(interpolation)
-        result.traversals.append(traversal)
-        result.embeddings.append(embedding)
-        for figure in (interpolation, traversal, embedding):
-            result.files.extend(figure.files.values())
+    for name, path in zip(("vae", "beta-vae"), result.checkpoints):
+        # Everything on one page per model; PCA keeps the demo quick (`latentkit report` runs UMAP).
+        log(f"writing the report for {name}")
+        page = report(path, out=out_dir / name, seed=SEED, projection="pca", device=device)
+        result.reports.append(page)
+        result.files.extend(page.files.values())
     return result

@@ -379,6 +379,7 @@ def _kl_section(runs: _Runs) -> Section:
             ],  # fmt: skip
         )
     ]
+    section.notes = _caveats(kl)
     section.figures = [
         Figure(
             "kl",
@@ -440,7 +441,7 @@ def _disentangle_section(runs: _Runs) -> Section:
             [[name, value, intervals.get(name)] for name, value in result.scores.items()],
         )
     ]
-    section.notes = list(result.notes)
+    section.notes = list(result.notes) + _caveats(result)
     if "disentangle.mutual_information" in runs.images:
         section.figures.append(
             Figure(
@@ -485,6 +486,7 @@ def _interpolation_section(runs: _Runs) -> Section:
             rows,
         )
     ]
+    section.notes = _caveats(result)
     section.figures = [
         Figure(
             "interpolate",
@@ -521,7 +523,7 @@ def _traversal_section(runs: _Runs) -> Section:
             ],  # fmt: skip
         )
     ]
-    section.notes = list(result.notes)
+    section.notes = list(result.notes) + _caveats(result)
     section.figures = [
         Figure(
             "traverse",
@@ -555,7 +557,7 @@ def _projection_section(runs: _Runs) -> Section:
             [[settings["method"], len(result.embedding), trust["value"], trust["k"], f"{trust['n']} points"]],
         )
     ]
-    section.notes = list(doc["notes"])
+    section.notes = _caveats(result)
     section.figures = [
         Figure(
             "projection",
@@ -565,6 +567,11 @@ def _projection_section(runs: _Runs) -> Section:
         )
     ]
     return section
+
+
+def _caveats(result: Any) -> list[str]:
+    """What a figure cannot support (also drawn on the figure), as notes of its section."""
+    return [f"Caveat: {text}" for text in getattr(result, "caveats", [])]
 
 
 def _not_applicable(section: Section, reason: str) -> Section:
