@@ -181,6 +181,7 @@ def cached_encode(
     """
     if not enabled:
         return compute(), CacheOutcome(False, None, "cache disabled (--no-cache): encoded afresh")
+    key = json.loads(json.dumps(key, sort_keys=True, default=str))  # as it will read back from the entry
     path = entry_path(root or cache_root(), slot)
     reason = "no cached codes for these inputs"
     if path.is_file():

@@ -104,7 +104,12 @@ def codes_cache_key(
         torch_version = None
     key = {
         "checkpoint_sha256": ckpt.sha256,
-        "model": {"plugin": ckpt.plugin, "config": ckpt.config, "plugin_files": [file_sha256(Path(p)) for p in plugin_files]},
+        "model": {
+            "format": ckpt.format,
+            "plugin": ckpt.plugin,
+            "config": ckpt.config,
+            "plugin_files": [file_sha256(Path(p)) for p in plugin_files],
+        },
         "data": data_identity(data_spec),
         "rows_sha256": hashlib.sha256(np.ascontiguousarray(rows, dtype=np.int64).tobytes()).hexdigest(),
         "seed": seed,
@@ -132,6 +137,8 @@ def report(
     plugin: str | None = None,
     config: dict[str, Any] | None = None,
     plugin_files: Sequence[str | Path] = (),
+    strip_prefix: str | None = None,
+    trust_pickles: bool = False,
     cache: bool = True,
     write: bool = True,
     stage: Stage | None = None,
@@ -153,7 +160,10 @@ def report(
     plugin_files = tuple(Path(p) for p in plugin_files)
     say = stage or (lambda name: None)
     say("encode")
-    ckpt = open_checkpoint(checkpoint, device=device, plugin=plugin, config=config, plugin_files=plugin_files)
+    ckpt = open_checkpoint(
+        checkpoint, device=device, plugin=plugin, config=config, plugin_files=plugin_files,
+        strip_prefix=strip_prefix, trust_pickles=trust_pickles,
+    )  # fmt: skip
     is_vae = ckpt.kind == "vae"
     spec = data or ckpt.dataset
     source = rows = None
@@ -187,7 +197,7 @@ def report(
     result.document = _document(
         ckpt, checkpoint, source, count, runs, sections, seed=seed, n=n, projection=projection, bootstrap=bootstrap,
         dci_model=dci_model, batch_size=batch_size, device=device, plugin=plugin, config=config,
-        plugin_files=plugin_files, data=data, cache=cache,
+        plugin_files=plugin_files, strip_prefix=strip_prefix, trust_pickles=trust_pickles, data=data, cache=cache,
     )  # fmt: skip
     say("write")
     if write and out_dir is not None:
@@ -343,6 +353,7 @@ def _metadata_section(ckpt: Any, checkpoint: str | Path, source: Any, count: int
         ["sha256", ckpt.sha256],
         ["plugin", ckpt.plugin],
         ["kind", ckpt.kind.upper()],
+        ["format", ckpt.format],
         ["latent dimensions", str(ckpt.latent_dim)],
         ["parameters", f"{sum(p.numel() for p in ckpt.model.parameters()):,}"],
         ["trained on", ckpt.dataset or "not recorded"],
@@ -354,7 +365,7 @@ def _metadata_section(ckpt: Any, checkpoint: str | Path, source: Any, count: int
         rows.append(["data analysed", f"{source.name}: {count} of {len(source)} rows"])
     else:
         rows.append(["data analysed", "none (prior samples only)"])
-    return Section("metadata", "Checkpoint", tables=[Table("", ["field", "value"], rows)])
+    return Section("metadata", "Checkpoint", tables=[Table("", ["field", "value"], rows)], notes=list(ckpt.notes))
 
 
 def _kl_section(runs: _Runs) -> Section:
@@ -627,6 +638,8 @@ def _document(
     plugin: str | None,
     config: dict[str, Any] | None,
     plugin_files: Sequence[Path],
+    strip_prefix: str | None,
+    trust_pickles: bool,
     data: str | None,
     cache: bool,
 ) -> dict[str, Any]:
@@ -668,7 +681,7 @@ def _document(
                 "--dci-model": dci_model if dci_model != REPORT_DCI_MODEL else None,
                 "--batch-size": batch_size if batch_size != BATCH_SIZE else None,
                 "--no-cache": not cache,
-                **model_options(device, plugin, config, plugin_files),
+                **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
             },
         ),
     }
