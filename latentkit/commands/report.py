@@ -53,7 +53,10 @@ JSON_NAME = "report.json"
 HTML_NAME = "report.html"
 STAGES = ("encode", "kl", "disentangle", "interpolate", "traverse", "projection", "write")
 # The sampler scores (β-VAE, FactorVAE) draw and encode fresh observations; the report scores the shared codes.
-REPORT_METRICS = tuple(m for m in DISENTANGLE_METRICS if m not in ("beta-vae", "factor-vae"))
+def _array_metrics() -> tuple[str, ...]:
+    from latentkit.commands.disentangle import SAMPLER_METRICS
+
+    return tuple(m for m in DISENTANGLE_METRICS if m not in SAMPLER_METRICS)
 _DCI_MODELS = ("reference", "fast")
 
 Stage = Callable[[str], None]
@@ -302,7 +305,7 @@ def _run_analyses(
         runs.disentangle = attempt(
             "disentangle",
             lambda: disentangle(
-                checkpoint, out=work / "disentangle", n=count, metrics=REPORT_METRICS, bootstrap=bootstrap,
+                checkpoint, out=work / "disentangle", n=count, metrics=_array_metrics(), bootstrap=bootstrap,
                 dci_model=dci_model, prepared=prepared, **common,
             ),
         )  # fmt: skip
@@ -653,7 +656,7 @@ def _document(
         "settings": {
             "seed": seed,
             "projection": projection,
-            "metrics": list(REPORT_METRICS),
+            "metrics": list(_array_metrics()),
             "bootstrap": bootstrap,
             "dci_model": dci_model,
             "batch_size": batch_size,
