@@ -229,7 +229,7 @@ def _encode_once(
     encoded, outcome = cached_encode(
         key,
         slot,
-        lambda: encode_subset(ckpt.model, source, rows, batch_size=batch_size, device=device),
+        lambda: encode_subset(ckpt.model, source, rows, batch_size=batch_size, device=device, sample_seed=seed),
         enabled=cache,
     )
     result.cache_note, result.cache_hit = outcome.note, outcome.hit
@@ -378,6 +378,8 @@ def _kl_section(runs: _Runs) -> Section:
         return _not_applicable(section, runs.skipped["kl"])
     stderr = kl.per_dim_stderr if kl.per_dim_stderr is not None else [None] * len(kl.per_dim)
     order = np.argsort(-kl.per_dim, kind="stable")
+    unit = "dimension" if kl.layout.kind == "flat" else "channel"
+    activity = ["undecided" if kl.undecided[i] else bool(kl.active[i]) for i in range(len(kl.per_dim))]
     section.summary = [
         f"Total KL {kl.total:.4g} nats over {len(kl.per_dim)} dimensions, averaged over {kl.n} data points; "
         "dimensions sorted by KL."
@@ -385,10 +387,10 @@ def _kl_section(runs: _Runs) -> Section:
     section.tables = [
         Table(
             "",
-            ["dimension", "KL (nats)", "± std. error", "share of total", "Var(μ) over data", "mean σ²", "active"],
+            [unit, "KL (nats)", "± std. error", "share of total", "Var(μ) over data", "mean σ²", "active"],
             [
                 [int(i), float(kl.per_dim[i]), _float(stderr[i]), float(kl.share[i]), float(kl.mean_variance[i]),
-                 float(kl.mean_sigma2[i]), bool(kl.active[i])]
+                 float(kl.mean_sigma2[i]), activity[i]]
                 for i in order
             ],  # fmt: skip
         )
