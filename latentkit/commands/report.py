@@ -23,21 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from latentkit.commands._common import (
-    checkpoint_document,
-    choose_rows,
-    default_out_dir,
-    latentkit_version,
-    model_options,
-    open_checkpoint,
-    open_source,
-    provenance,
-)
 from latentkit.defaults import (
     BATCH_SIZE,
     DEVICE,
-    DISENTANGLE_METRICS,
-    JSON_SCHEMA_VERSION,
     REPORT_BOOTSTRAP,
     REPORT_DCI_MODEL,
     REPORT_N,
@@ -45,7 +33,9 @@ from latentkit.defaults import (
     SEED,
     UMAP_METHODS,
 )
+from latentkit.envelope import checkpoint_block, data_block, envelope
 from latentkit.errors import LatentkitError
+from latentkit.options import DataSelection, ModelInput, default_out_dir, flag, latentkit_version, provenance
 from latentkit.outputs import to_json
 from latentkit.report_page import Figure, Section, Table
 
@@ -54,9 +44,10 @@ HTML_NAME = "report.html"
 STAGES = ("encode", "kl", "disentangle", "interpolate", "traverse", "projection", "write")
 # The sampler scores (β-VAE, FactorVAE) draw and encode fresh observations; the report scores the shared codes.
 def _array_metrics() -> tuple[str, ...]:
-    from latentkit.commands.disentangle import SAMPLER_METRICS
+    """The metric registry's scores of the codes themselves (no sampler drawing fresh observations)."""
+    from latentkit.analysis.registry import METRICS
 
-    return tuple(m for m in DISENTANGLE_METRICS if m not in SAMPLER_METRICS)
+    return tuple(name for name, metric in METRICS.items() if not metric.needs_sampler)
 _DCI_MODELS = ("reference", "fast")
 
 Stage = Callable[[str], None]
@@ -80,15 +71,24 @@ class Report:
         return to_json(self.document)
 
 
-def _check_settings(projection: str, bootstrap: int, dci_model: str, n: int | None) -> None:
-    if projection not in UMAP_METHODS:
-        raise LatentkitError(f"unknown --projection {projection!r}", fix=f"use one of {', '.join(UMAP_METHODS)}")
-    if bootstrap < 0:
-        raise LatentkitError(f"--bootstrap {bootstrap} is negative", fix="pass 0 (no intervals) or a number of resamples")
-    if dci_model not in _DCI_MODELS:
-        raise LatentkitError(f"unknown --dci-model {dci_model!r}", fix=f"use one of {', '.join(_DCI_MODELS)}")
-    if n is not None and n < 1:
-        raise LatentkitError(f"--n {n} is not positive", fix="pass --n 1 or more")
+@dataclass(frozen=True)
+class ReportSettings:
+    """report's own settings (beside the model and data specs)."""
+
+    projection: str = field(default=REPORT_PROJECTION, metadata=flag("--projection"))
+    bootstrap: int = field(default=REPORT_BOOTSTRAP, metadata=flag("--bootstrap"))
+    dci_model: str = field(default=REPORT_DCI_MODEL, metadata=flag("--dci-model"))
+    no_cache: bool = field(default=False, metadata=flag("--no-cache"))
+
+    def validate(self) -> None:
+        if self.projection not in UMAP_METHODS:
+            raise LatentkitError(f"unknown --projection {self.projection!r}", fix=f"use one of {', '.join(UMAP_METHODS)}")
+        if self.bootstrap < 0:
+            raise LatentkitError(
+                f"--bootstrap {self.bootstrap} is negative", fix="pass 0 (no intervals) or a number of resamples"
+            )
+        if self.dci_model not in _DCI_MODELS:
+            raise LatentkitError(f"unknown --dci-model {self.dci_model!r}", fix=f"use one of {', '.join(_DCI_MODELS)}")
 
 
 def codes_cache_key(
@@ -154,34 +154,35 @@ def report(
     """
     from latentkit.commands._prepared import Prepared
 
-    _check_settings(projection, bootstrap, dci_model, n)
+    model = ModelInput(checkpoint, device, batch_size, plugin, config, tuple(plugin_files), strip_prefix, trust_pickles)
+    selection = DataSelection(data, n, seed)
+    settings = ReportSettings(projection, bootstrap, dci_model, not cache)
+    for spec in (model, selection, settings):
+        spec.validate()
     out_dir = None
     if write:
         from latentkit.outputs import prepare_out_dir
 
         out_dir = prepare_out_dir(out or default_out_dir(checkpoint))
-    plugin_files = tuple(Path(p) for p in plugin_files)
+    plugin_files = model.plugin_files
     say = stage or (lambda name: None)
     say("encode")
-    ckpt = open_checkpoint(
-        checkpoint, device=device, plugin=plugin, config=config, plugin_files=plugin_files,
-        strip_prefix=strip_prefix, trust_pickles=trust_pickles,
-    )  # fmt: skip
+    ckpt = model.open()
     is_vae = ckpt.kind == "vae"
-    spec = data or ckpt.dataset
+    data_spec = data or ckpt.dataset
     source = rows = None
     result = Report(sections=[], cards=[], document={})
     if is_vae:
-        source = open_source(data, ckpt, limit=None, seed=seed)
-        rows = choose_rows(len(source), n, default=REPORT_N, seed=seed, name=source.name)
-        bank = _encode_once(ckpt, source, spec, rows, seed, batch_size, device, plugin_files, cache, result)
+        source = selection.open(ckpt)
+        rows = selection.rows(len(source), default=REPORT_N, name=source.name)
+        bank = _encode_once(ckpt, source, data_spec, rows, seed, batch_size, device, plugin_files, cache, result)
         prepared = Prepared(ckpt, source, bank)
     else:
-        if n is not None and spec is None:
+        if n is not None and data_spec is None:
             raise LatentkitError("--n needs data to choose rows from", fix="pass --data, or drop --n")
-        if spec is not None:
-            source = open_source(data, ckpt, limit=None, seed=seed)
-            rows = choose_rows(len(source), n, default=REPORT_N, seed=seed, name=source.name)
+        if data_spec is not None:
+            source = selection.open(ckpt)
+            rows = selection.rows(len(source), default=REPORT_N, name=source.name)
         prepared = Prepared(ckpt, source, None)
     count = len(rows) if rows is not None else None
 
@@ -197,11 +198,7 @@ def report(
     result.cards = _cards(runs, ckpt)
     result.extra_rows = prepared.bank.extra_rows if prepared.bank is not None else 0
     result.encoded_rows = count if is_vae and count is not None else 0
-    result.document = _document(
-        ckpt, checkpoint, source, count, runs, sections, seed=seed, n=n, projection=projection, bootstrap=bootstrap,
-        dci_model=dci_model, batch_size=batch_size, device=device, plugin=plugin, config=config,
-        plugin_files=plugin_files, strip_prefix=strip_prefix, trust_pickles=trust_pickles, data=data, cache=cache,
-    )  # fmt: skip
+    result.document = _document(ckpt, checkpoint, source, count, runs, sections, model, selection, settings)
     say("write")
     if write and out_dir is not None:
         _write(result, out_dir, images, ckpt, checkpoint, source, count, seed)
@@ -283,7 +280,7 @@ def _run_analyses(
     say("kl")
     if is_vae:
         runs.kl = attempt(
-            "kl", lambda: kl_report(checkpoint, out=work / "kl", limit=_limit(count, source), prepared=prepared, **common)
+            "kl", lambda: kl_report(checkpoint, out=work / "kl", n=count, prepared=prepared, **common)
         )
     else:
         runs.skipped["kl"] = (
@@ -334,11 +331,6 @@ def _run_analyses(
             if role in runs.disentangle.files:
                 runs.images[f"disentangle.{role}"] = runs.disentangle.files[role]
     return runs
-
-
-def _limit(count: int | None, source: Any) -> int | None:
-    """kl-report's ``--limit`` that selects the report's rows (None: every row)."""
-    return None if count is None or count >= len(source) else count
 
 
 def _has_factors(source: Any) -> bool:
@@ -433,13 +425,13 @@ def _disentangle_section(runs: _Runs) -> Section:
     result = runs.disentangle
     if result is None:
         return _not_applicable(section, runs.skipped["disentangle"])
-    doc = result.document
+    doc = result.document["results"]
     intervals = result.intervals
     confidence = doc["intervals"]["confidence"] if doc.get("intervals") else None
     section.summary = [
-        f"Scores of the posterior means of {doc['input']['n']} observations against the ground-truth factors "
-        f"({', '.join(doc['input']['factor_names'])}); training rows {doc['input']['n_train']}, test rows "
-        f"{doc['input']['n_test']}."
+        f"Scores of the posterior means of {result.document['data']['n']} observations against the ground-truth "
+        f"factors ({', '.join(doc['factors']['names'])}); training rows {doc['rows']['n_train']}, test rows "
+        f"{doc['rows']['n_test']}."
         + (
             f" Intervals: {confidence:.0%} bootstrap percentile intervals over {doc['intervals']['resamples']} "
             "resamples."
@@ -453,8 +445,8 @@ def _disentangle_section(runs: _Runs) -> Section:
     section.tables = [
         Table(
             "",
-            ["score", "value", interval_column],
-            [[name, value, intervals.get(name)] for name, value in result.scores.items()],
+            ["score (catalogue name)", "value", interval_column, "better", "meaning"],
+            [[name, value, intervals.get(name), *_catalogue_entry(name)] for name, value in result.scores.items()],
         )
     ]
     section.notes = list(result.notes) + _caveats(result)
@@ -520,8 +512,8 @@ def _traversal_section(runs: _Runs) -> Section:
     result = runs.traverse
     if result is None:
         return _not_applicable(section, runs.skipped["traverse"])
-    doc = result.document
-    value_range = doc["settings"]["range"]
+    doc = result.document["results"]
+    value_range = result.document["settings"]["range"]
     section.summary = [
         f"Each row varies one dimension over {-value_range:g} … {value_range:g} with the others held at the base code "
         f"({'data point #' + str(doc['base']['index']) if doc['base']['index'] is not None else 'zero'})."
@@ -556,9 +548,9 @@ def _projection_section(runs: _Runs) -> Section:
     result = runs.projection
     if result is None:
         return _not_applicable(section, runs.skipped["projection"])
-    doc = result.document
+    doc = result.document["results"]
     trust = doc["trustworthiness"]
-    settings = doc["settings"]
+    settings = result.document["settings"]
     space = "posterior means" if settings["space"] == "posterior_mean" else "data and generated samples (PCA of pixels)"
     section.summary = [
         f"{settings['method'].upper() if settings['method'] != 'tsne' else 't-SNE'} of the {space}, "
@@ -583,6 +575,16 @@ def _projection_section(runs: _Runs) -> Section:
         )
     ]
     return section
+
+
+def _catalogue_entry(name: str) -> list[str | None]:
+    """The figure catalogue's direction and description of a score (None for a name it lacks)."""
+    from latentkit.catalogue import FIGURES
+
+    entry = next((f for f in FIGURES if f.name == name), None)
+    if entry is None:
+        return [None, None]
+    return [{"higher": "higher", "lower": "lower"}.get(entry.direction, "neither"), entry.description]
 
 
 def _caveats(result: Any) -> list[str]:
@@ -615,14 +617,11 @@ def _sections(ckpt: Any, checkpoint: str | Path, source: Any, count: int | None,
 
 # --- the JSON document and the files ---------------------------------------------------------------
 
-_DROPPED = ("checkpoint", "provenance", "figures", "arrays", "schema", "schema_version")
-
-
 def _analysis_block(run: Any) -> dict[str, Any] | None:
-    """A command's JSON document without what the report states once (checkpoint, provenance, its file names)."""
+    """A command's settings, results, notes and caveats (the report states checkpoint, data and provenance once)."""
     if run is None:
         return None
-    return {key: value for key, value in run.document.items() if key not in _DROPPED}
+    return {key: run.document[key] for key in ("settings", "results", "notes", "caveats") if key in run.document}
 
 
 def _document(
@@ -632,39 +631,29 @@ def _document(
     count: int | None,
     runs: _Runs,
     sections: list[Section],
-    *,
-    seed: int,
-    n: int | None,
-    projection: str,
-    bootstrap: int,
-    dci_model: str,
-    batch_size: int,
-    device: str,
-    plugin: str | None,
-    config: dict[str, Any] | None,
-    plugin_files: Sequence[Path],
-    strip_prefix: str | None,
-    trust_pickles: bool,
-    data: str | None,
-    cache: bool,
+    model: ModelInput,
+    selection: DataSelection,
+    settings: ReportSettings,
 ) -> dict[str, Any]:
-    notes = [f"{s.title}: {note}" for s in sections for note in s.notes if s.applies and s.id != "active-units"]
-    notes = [f"{s.title}: {note}" for s in sections if s.id == "active-units" and s.applies for note in s.notes] + notes
-    return {
-        "schema": "latentkit.report",
-        "schema_version": JSON_SCHEMA_VERSION,
-        "checkpoint": checkpoint_document(ckpt, checkpoint),
-        "data": {"source": source.name, "n_total": len(source), "n": count} if source is not None else None,
-        "settings": {
-            "seed": seed,
-            "projection": projection,
+    order = ["active-units"] + [s.id for s in sections if s.id != "active-units"]  # the diagnosis first
+    by_id = {s.id: s for s in sections}
+    said = [(by_id[i].title, note) for i in order for note in by_id[i].notes if by_id[i].applies]
+    notes = [f"{title}: {note}" for title, note in said if not note.startswith("Caveat: ")]
+    caveats = [f"{title}: {note.removeprefix('Caveat: ')}" for title, note in said if note.startswith("Caveat: ")]
+    return envelope(
+        "report",
+        checkpoint=checkpoint_block(ckpt, checkpoint),
+        data=data_block(source.name, len(source), count) if source is not None else None,
+        settings={
+            "seed": selection.seed,
+            "projection": settings.projection,
             "metrics": list(_array_metrics()),
-            "bootstrap": bootstrap,
-            "dci_model": dci_model,
-            "batch_size": batch_size,
-            "device": device,
+            "bootstrap": settings.bootstrap,
+            "dci_model": settings.dci_model,
+            "batch_size": model.batch_size,
+            "device": model.device,
         },
-        "results": {
+        results={
             "kl": _analysis_block(runs.kl),
             "disentangle": _analysis_block(runs.disentangle),
             "interpolate": _analysis_block(runs.interpolate),
@@ -672,24 +661,11 @@ def _document(
             "projection": _analysis_block(runs.projection),
             "sections": [asdict(section) for section in sections],
         },
-        "notes": notes,
-        "figures": {"html": HTML_NAME},
-        "provenance": provenance(
-            "report",
-            [str(checkpoint)],
-            {
-                "--data": data,
-                "--n": n,
-                "--seed": seed,
-                "--projection": projection if projection != REPORT_PROJECTION else None,
-                "--bootstrap": bootstrap if bootstrap != REPORT_BOOTSTRAP else None,
-                "--dci-model": dci_model if dci_model != REPORT_DCI_MODEL else None,
-                "--batch-size": batch_size if batch_size != BATCH_SIZE else None,
-                "--no-cache": not cache,
-                **model_options(device, plugin, config, plugin_files, strip_prefix, trust_pickles),
-            },
-        ),
-    }
+        notes=notes,
+        caveats=caveats,
+        figures={"html": HTML_NAME},
+        provenance=provenance("report", [str(checkpoint)], model, selection, settings),
+    )
 
 
 def _cards(runs: _Runs, ckpt: Any) -> list[tuple[str, str]]:

@@ -73,7 +73,9 @@ def test_report_has_every_section_and_no_http_reference(factor_report) -> None:
 def test_report_json_is_the_envelope_with_the_same_sections(factor_report) -> None:
     _, result = factor_report
     doc = json.loads(result.files["json"].read_text())
-    assert set(doc) == {"schema", "schema_version", "checkpoint", "data", "settings", "results", "notes", "figures", "provenance"}
+    from latentkit.envelope import ENVELOPE_KEYS
+
+    assert list(doc) == sorted(ENVELOPE_KEYS)
     assert doc["schema"] == "latentkit.report" and doc["figures"] == {"html": "report.html"}
     assert doc["data"]["n"] == doc["data"]["n_total"] == 400
     html = result.files["html"].read_text(encoding="utf-8")
@@ -91,9 +93,9 @@ def test_report_json_is_the_envelope_with_the_same_sections(factor_report) -> No
 
 def test_disentanglement_scores_a_code_disentangled_by_construction(factor_report) -> None:
     _, result = factor_report
-    scores = result.document["results"]["disentangle"]["scores"]
-    intervals = result.document["results"]["disentangle"]["intervals"]
-    mi = np.array(result.document["results"]["disentangle"]["matrices"]["mutual_information"])
+    scores = result.document["results"]["disentangle"]["results"]["scores"]
+    intervals = result.document["results"]["disentangle"]["results"]["intervals"]
+    mi = np.array(result.document["results"]["disentangle"]["results"]["matrices"]["mutual_information"])
     # a is in z0 and z2 equally (gap 0), b in z1 alone (gap 1): MIG = (0 + 1) / 2.
     np.testing.assert_allclose(mi[:, 0], [np.log(4), 0, np.log(4), 0], atol=1e-9)
     np.testing.assert_allclose(mi[:, 1], [0, np.log(5), 0, 0], atol=1e-9)
@@ -109,7 +111,7 @@ def test_report_numbers_equal_the_separate_commands(factor_report, tmp_path) -> 
 
     checkpoint, result = factor_report
     alone = kl_report(checkpoint, plugin_files=[HANDSET_PLUGIN], write=False)
-    shared = result.document["results"]["kl"]
+    shared = result.document["results"]["kl"]["results"]
     assert shared["kl"]["total"] == pytest.approx(alone.total, rel=1e-12)
     assert shared["active_units"] == alone.active_units == 3
     assert result.encoded_rows == 400 and result.extra_rows == 0  # one pass served every analysis
@@ -139,8 +141,8 @@ def test_a_second_report_reuses_the_codes_a_damaged_or_changed_input_does_not(
     save(model, handset_checkpoint, plugin="handset-vae", config=config, dataset=str(handset_data))
     changed = report(handset_checkpoint, out=tmp_path / "d", **settings)
     assert not changed.cache_hit and "different checkpoint sha256" in changed.cache_note
-    before = first.document["results"]["kl"]["kl"]["total"]
-    after = changed.document["results"]["kl"]["kl"]["total"]
+    before = first.document["results"]["kl"]["results"]["kl"]["total"]
+    after = changed.document["results"]["kl"]["results"]["kl"]["total"]
     assert after > before  # recomputed with the new weights (the means doubled)
 
 
