@@ -139,18 +139,30 @@ def describe(path: Path) -> FormatDescription:
 
 
 def build(config: dict[str, Any]) -> Any:
-    """An AutoencoderKL with random weights from a diffusers config dict, wrapped for latentkit."""
-    from latentkit_diffusers._model import build_wrapped
+    """An AutoencoderKL with random weights from a diffusers config dict, wrapped for latentkit.
 
-    return build_wrapped(_checked(config, "the config"))
+    Strict (every key must be an AutoencoderKL setting), because latentkit also tries this
+    on configs found in other files, such as Lightning hyper-parameters; a folder's own
+    config.json is read leniently by :func:`load`, as diffusers does.
+    """
+    from latentkit_diffusers._model import build_wrapped, unknown_keys
+
+    config = _checked(config, "the config")
+    unknown = unknown_keys(config)
+    if unknown:
+        raise LatentkitError(
+            f"unknown AutoencoderKL config key {unknown[0]!r}",
+            fix="pass a diffusers AutoencoderKL config.json",
+        )
+    return build_wrapped(config)
 
 
 def load(path: Path, config: dict[str, Any] | None, device: str, options: LoadOptions) -> LoadedModel:
     """The AutoencoderKL at ``path`` with its weights, in eval mode on ``device``."""
-    from latentkit_diffusers._model import load_weights
+    from latentkit_diffusers._model import build_wrapped, load_weights
 
     config, weights, files = _resolve(path, config)
-    model = load_weights(build(config), weights, path)
+    model = load_weights(build_wrapped(config), weights, path)
     model.to(device)
     model.eval()
     keep = {k: v for k, v in config.items() if not k.startswith("_")}

@@ -50,6 +50,16 @@ class DiffusersVAE(nn.Module):
         return (self.vae.decode(z).sample / 2 + 0.5).clamp(0, 1)
 
 
+def unknown_keys(config: dict[str, Any]) -> list[str]:
+    """Config keys that are not AutoencoderKL settings (diffusers' own ``_`` keys aside)."""
+    import inspect
+
+    from diffusers import AutoencoderKL
+
+    known = set(inspect.signature(AutoencoderKL.__init__).parameters)
+    return sorted(k for k in config if not k.startswith("_") and k not in known)
+
+
 def build_wrapped(config: dict[str, Any]) -> DiffusersVAE:
     from diffusers import AutoencoderKL
 
