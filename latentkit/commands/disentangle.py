@@ -344,6 +344,14 @@ class DisentangleReport:
         return to_json(self.document)
 
 
+def sampler_n_note(metric: str, num_train: int, num_eval: int) -> str:
+    """Why ``--n`` does not change a sampler score (they draw fresh observations by factor)."""
+    return (
+        f"{metric}: draws its own observations by factor ({num_train:,} training and {num_eval:,} evaluation "
+        "votes), so --n does not apply to it; set --num-train/--num-eval to trade time for precision"
+    )
+
+
 def disentangle(
     checkpoint: str | Path | None = None,
     *,
@@ -554,12 +562,7 @@ def score_factor_data(
         run = METRICS[metric].compute(inp)
         timings[metric] = time.perf_counter() - start
         if METRICS[metric].needs_sampler and sampler_notes:
-            estimation_of = run.estimation
-            notes.append(
-                f"{metric}: draws its own observations by factor ({estimation_of['num_train']:,} training and "
-                f"{estimation_of['num_eval']:,} evaluation votes), so --n does not apply to it; "
-                "set --num-train/--num-eval to trade time for precision"
-            )
+            notes.append(sampler_n_note(metric, run.estimation["num_train"], run.estimation["num_eval"]))
         estimation[metric] = run.estimation
         matrices.update(run.matrices)
         notes.extend(f"{metric}: {note}" for note in run.notes)

@@ -563,6 +563,7 @@ def _row_label(result: Traversal, dim: int, base_value: float, *, framed: bool, 
     """``z3 · KL 0.52`` then ``sens 1.2e-02 · base 0.31``, saying why a row has no framed cell."""
     name = _name(result, dim)
     first = f"{name} · KL {result.kl[dim]:.2f}" if result.kl is not None else name
-    base = f"base {base_value:.2f}" + ("" if framed else " (outside range)")
+    value = f"{base_value:.2f}"
+    base = f"base {'0.00' if value == '-0.00' else value}" + ("" if framed else " (outside range)")
     second = f"sens {result.sensitivity[dim]:.1e} · {base}"
     return f"{first}\n{second}" + ("\nno visible change" if unchanged else "")

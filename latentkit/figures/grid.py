@@ -131,7 +131,8 @@ def plot_interpolation_grid(
             "t (framed: decoded endpoints" + ("; data: the original images)" if extra else ")"), fontsize=7
         )
     if title:
-        fig.suptitle(title, fontsize=8.5, y=1.0)
+        # above the panel titles (up to three lines of 7 pt, about 0.35 in)
+        fig.suptitle(title, fontsize=8.5, y=1.0 + 0.35 / fig_height)
     description = f"decoded interpolation paths ({', '.join(modes)}), {pairs} rows × {steps} steps"
     return save_figure(fig, target, fmt, caveats=caveats, description=description, dpi=dpi)
 

@@ -143,3 +143,12 @@ def test_data_without_factors(tmp_path):
     path = save(MLP_VAE.build({}), tmp_path / "vae.safetensors", plugin="mlp-vae", config={})
     with pytest.raises(LatentkitError, match="no ground-truth factors"):
         disentangle(path, data="digits", write=False)
+
+
+def test_sampler_scores_say_that_n_does_not_apply():
+    from latentkit.commands.disentangle import sampler_n_note
+
+    assert sampler_n_note("beta_vae", 10_000, 5_000) == (
+        "beta_vae: draws its own observations by factor (10,000 training and 5,000 evaluation votes), so --n "
+        "does not apply to it; set --num-train/--num-eval to trade time for precision"
+    )
