@@ -78,14 +78,24 @@ def draw_caveats(fig: Any, caveats: Sequence[str]) -> None:
     """Write ``caveats`` under everything else on ``fig``, wrapped to its width, in the caveat colour."""
     if not caveats:
         return
-    width_inches = fig.get_figwidth()
+    # Where the drawn content ends (axes, labels, legends), in inches: the text goes just under it,
+    # and saving with bbox_inches="tight" grows the canvas to hold it.
+    content = fig.get_tightbbox(fig.canvas.get_renderer())
+    width_inches = max(content.width, fig.get_figwidth())
     chars = max(40, int(width_inches * 72 / (CAVEAT_FONT_SIZE * 0.52)))
     lines = []
     for caveat in caveats:
         lines += textwrap.wrap(CAVEAT_PREFIX + caveat, width=chars, subsequent_indent="  ")
-    # y < 0 in figure coordinates: below the axes and their labels; saving with
-    # bbox_inches="tight" grows the canvas to hold it.
-    fig.text(0.0, -0.01, "\n".join(lines), ha="left", va="top", fontsize=CAVEAT_FONT_SIZE, color=CAVEAT_COLOR)
+    height = fig.get_figheight()
+    fig.text(
+        content.x0 / fig.get_figwidth(),
+        (content.y0 - 0.06) / height,
+        "\n".join(lines),
+        ha="left",
+        va="top",
+        fontsize=CAVEAT_FONT_SIZE,
+        color=CAVEAT_COLOR,
+    )
 
 
 def describe(description: str, caveats: Sequence[str]) -> str:
