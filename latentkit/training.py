@@ -97,6 +97,7 @@ def train_vae(
     plugin: Plugin | None = None,
     config: dict[str, Any] | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> TrainResult:
     """Train a β-VAE (β = 1: the plain VAE) with Adam on ``source``.
 
@@ -124,6 +125,8 @@ def train_vae(
             for key, value in (("loss", loss), ("recon", recon), ("kl", kl)):
                 sums[key] += value.detach().double() * x.shape[0]  # no .item(): no device sync per step
             seen += x.shape[0]
+            if on_batch is not None:
+                on_batch(x.shape[0])
         history.append(_epoch_record(epoch, sums, seen))
         if on_epoch is not None:
             on_epoch(history[-1])
@@ -146,6 +149,7 @@ def train_gan(
     plugin: Plugin | None = None,
     config: dict[str, Any] | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> TrainResult:
     """Train a GAN on ``source`` with the non-saturating loss; only the generator is returned.
 
@@ -191,6 +195,8 @@ def train_gan(
             sums["loss"] += generator_loss.detach().double() * n
             sums["discriminator_loss"] += discriminator_loss.detach().double() * n
             seen += n
+            if on_batch is not None:
+                on_batch(n)
         history.append(_epoch_record(epoch, sums, seen))
         if on_epoch is not None:
             on_epoch(history[-1])

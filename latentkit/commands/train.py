@@ -141,15 +141,10 @@ def train(
         chosen = PluginRegistry(plugin_files).get(plugin)
     source = selection.subset(open_data(data), default=None)
     kind = "gan" if model_type == "gan" else "vae"
-    advance = progress(epochs) if progress else None
-    history: list[dict[str, float]] = []
-
-    def report(epoch: int, total: int, loss: float) -> None:
-        if advance:
-            advance(1)
-
+    # progress counts images (every epoch passes over the whole source), so a long epoch still moves
+    advance = progress(epochs * len(source)) if progress else None
     common: dict[str, Any] = {
-        "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device, "progress": report,
+        "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device, "on_batch": advance,
         "plugin": chosen, "config": config,
     }  # fmt: skip
     if learning_rate is not None:
@@ -165,8 +160,7 @@ def train(
             raise LatentkitError(f"--beta {beta} is negative", fix="pass a β ≥ 0")
         result = train_vae(source, latent_dim=latent_dim or TRAIN_LATENT_DIM, beta=beta, **common)
         training = {"beta": beta, "epochs": epochs, "seed": seed}
-    history = result.history
     save(
         result.model, out, plugin=result.plugin, config=result.config, dataset=dataset_spec(data), training=training
     )
-    return TrainedCheckpoint(out, result.plugin, result.kind, result.config, history)
+    return TrainedCheckpoint(out, result.plugin, result.kind, result.config, result.history)
