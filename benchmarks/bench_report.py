@@ -65,7 +65,7 @@ def case(name: str, checkpoint: Path, *, n: int | None, factors: bool, projectio
     ckpt = str(checkpoint)
     rows = ["--n", str(n)] if n is not None else []
     separate = {
-        "kl-report": ["kl-report", ckpt, "--out", str(out / "kl"), *(["--limit", str(n)] if n is not None else [])],
+        "kl-report": ["kl-report", ckpt, "--out", str(out / "kl"), *rows],
         "interpolate": ["interpolate", ckpt, "--out", str(out / "interpolate")],
         "traverse": ["traverse", ckpt, "--out", str(out / "traverse"), *rows],
         "umap": ["umap", ckpt, "--out", str(out / "umap"), "--method", projection, *rows],
