@@ -820,9 +820,9 @@ def demo(
                     console.print(note.removeprefix("Caveat: "), markup=False)
     console.print(f"[bold]demo outputs in {result.out_dir}[/bold]")
     for path in result.files:
-        console.print(f"  {path}", markup=False)
+        console.print(f"  {path}", markup=False, soft_wrap=True)
     for page in result.report_pages:
-        console.print(f"report: {page}", markup=False)
+        console.print(f"report: {page}", markup=False, soft_wrap=True)
 
 
 @app.command()

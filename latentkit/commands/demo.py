@@ -84,9 +84,9 @@ def demo(
         else:
             log(f"reusing {path}")
         result.checkpoints.append(path)
-        report = kl_report(path, out=out_dir / name, seed=SEED, device=device, progress=progress)
-        result.kl_reports.append(report)
-        result.files.extend(report.files.values())
+        kl = kl_report(path, out=out_dir / name, seed=SEED, device=device, progress=progress)
+        result.kl_reports.append(kl)
+        result.files.extend(kl.files.values())
     for name, path in zip(("vae", "beta-vae"), result.checkpoints):
         # Everything on one page per model; PCA keeps the demo quick (`latentkit report` runs UMAP).
         log(f"writing the report for {name}")
