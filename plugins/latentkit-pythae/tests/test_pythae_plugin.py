@@ -70,6 +70,7 @@ def test_info_reads_config_and_sizes_without_the_weights(saved):
     assert result.parameter_count == sum(t.numel() for t in model.state_dict().values())
     assert result.size == sum(p.stat().st_size for p in folder.iterdir())
     assert result.config["name"] == "BetaVAEConfig"
+    assert info(folder / "model.pt").plugin == "pythae"  # the weights file itself is claimed too
 
 
 def test_kl_report_equals_pythae_encoder_outputs(saved):
