@@ -21,6 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _FORBIDDEN = re.compile(rb"http", re.IGNORECASE)
+# Figures are sized in inches for a paper column and saved at print resolution. On the page
+# one inch of figure takes this many CSS pixels: twice the CSS inch (96 px), so the lettering
+# of a column-wide figure reads comfortably on a screen; wider figures shrink to the page.
+CSS_PX_PER_FIGURE_INCH = 192
 
 
 @dataclass
@@ -80,6 +84,30 @@ def png_size(png: bytes) -> tuple[int, int]:
         raise ValueError("not a PNG image")
     width, height = struct.unpack(">II", png[16:24])
     return int(width), int(height)
+
+
+def png_dpi(png: bytes) -> float | None:
+    """Pixels per inch from a PNG's pHYs chunk (None without one, or when its unit is not the metre)."""
+    position = 8
+    while position + 8 <= len(png):
+        length, kind = struct.unpack(">I4s", png[position : position + 8])
+        if kind == b"pHYs" and length == 9:
+            per_metre_x, _, unit = struct.unpack(">IIB", png[position + 8 : position + 17])
+            return per_metre_x * 0.0254 if unit == 1 and per_metre_x > 0 else None
+        if kind in (b"IDAT", b"IEND"):
+            return None
+        position += 12 + length
+    return None
+
+
+def display_size(png: bytes) -> tuple[int, int]:
+    """The (width, height) in CSS pixels a figure is shown at (see :data:`CSS_PX_PER_FIGURE_INCH`)."""
+    width, height = png_size(png)
+    dpi = png_dpi(png)
+    if dpi is None:
+        return width, height
+    scale = CSS_PX_PER_FIGURE_INCH / dpi
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _with_padding_chunk(png: bytes, padding: int) -> bytes:
@@ -157,7 +185,7 @@ def _table(table: Table) -> str:
 
 def _figure(figure: Figure, images: dict[str, bytes]) -> str:
     png = images[figure.name]
-    width, height = png_size(png)
+    width, height = display_size(png)
     return (
         f'<figure id="fig-{_e(figure.name)}"><img src="{png_data_uri(png)}" alt="{_e(figure.title)}" '
         f'width="{width}" height="{height}"><figcaption><b>{_e(figure.title)}.</b> '

@@ -107,3 +107,16 @@ def test_page_renders_in_a_browser_with_every_image_loaded(tmp_path: Path) -> No
     check = render(page, tmp_path, browser)
     assert check.images == [{"alt": "KL bars", "loaded": True, "width": 64}]
     assert check.errors == [] and check.console == []
+
+
+def test_a_print_resolution_figure_is_shown_at_twice_its_physical_size() -> None:
+    from PIL import Image
+
+    from latentkit.report_page import display_size, png_dpi
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (900, 600), "white").save(buffer, format="PNG", dpi=(300, 300))
+    png = buffer.getvalue()
+    assert png_dpi(png) == pytest.approx(300, abs=0.1)
+    assert display_size(png) == (576, 384)  # 3 x 2 inches at 192 CSS px per inch
+    assert display_size(_png(30, 20)) == (30, 20)  # no resolution recorded: pixel for pixel

@@ -490,7 +490,7 @@ def _interpolation_section(runs: _Runs) -> Section:
     section.tables = [
         Table(
             "",
-            ["mode", "mean ‖z‖", "‖z‖ / √d", "step MSD, mean", "largest step MSD (mean over paths)", "largest step MSD, worst"],
+            ["mode", "mean ‖z‖", "‖z‖ / √d", "frame-to-frame MSE, mean", "largest step (mean over paths)", "largest step, worst"],
             rows,
         )
     ]
