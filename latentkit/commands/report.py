@@ -692,7 +692,7 @@ def _write(
     count: int | None,
     seed: int,
 ) -> None:
-    from latentkit.outputs import atomic_write_json, atomic_write_text
+    from latentkit.outputs import atomic_write_text
     from latentkit.report_page import render_page
 
     data_text = f"{source.name}, {count} of {len(source)} rows" if source is not None else "no data"
@@ -708,6 +708,7 @@ def _write(
             f"{JSON_NAME} beside it. This page is self-contained: it loads nothing from anywhere.",
         ],
     )
+    text = result.to_json()  # both files are ready before either is written
     result.out_dir = out_dir
     result.files["html"] = atomic_write_text(out_dir / HTML_NAME, page)
-    result.files["json"] = atomic_write_json(out_dir / JSON_NAME, result.document)
+    result.files["json"] = atomic_write_text(out_dir / JSON_NAME, text)
