@@ -19,11 +19,12 @@ from typing import Annotated, Any, Optional
 import typer
 import typer.core
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from latentkit import defaults
-from latentkit.errors import ExitCode, LatentkitError
+from latentkit.errors import ExitCode, Interrupted, LatentkitError
 
 def _plain_metavars(command: Any, ctx: Any) -> Any:
     """Name what each flag takes (PATH, INT, TEXT; nothing for an on/off flag) instead of type names.
@@ -83,6 +84,14 @@ class _State:
 state = _State()
 
 
+def _literal(value: object) -> str:
+    """A string from a file, shown as is, with control characters (terminal escapes, newlines) escaped."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def _console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, no_color="NO_COLOR" in os.environ or None, highlight=False)
 
@@ -94,7 +103,9 @@ DataOpt = Annotated[
 ]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: latentkit-out/<checkpoint stem>-<hash of its path>/).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the JSON result to stdout and nothing else.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed: the same seed gives the same numbers.")]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", min=0, max=defaults.MAX_SEED, help="Seed: the same seed gives the same numbers.")
+]
 NOpt = Annotated[
     Optional[int],
     typer.Option("--n", "--limit", help="Use a reproducible random subset of N items (default: all); --limit is an alias."),
@@ -342,12 +353,12 @@ def info(
     table.add_column(style="bold")
     table.add_column()
     for key, value in rows:
-        table.add_row(Text(key), Text(value))
+        table.add_row(Text(key), Text(_literal(value)))
     console.print(table)
     if result.tensors:
         tensors = Table("tensor", "shape", "dtype", title=f"{len(result.tensors)} tensors")
         for t in result.tensors:
-            tensors.add_row(Text(t.name), "×".join(map(str, t.shape)) or "scalar", Text(t.dtype))
+            tensors.add_row(Text(_literal(t.name)), "×".join(map(str, t.shape)) or "scalar", Text(t.dtype))
         console.print(tensors)
 
 
@@ -444,7 +455,7 @@ def _print_kl_report(report: Any, console: Console) -> None:
     scale = report.scale
     table = Table(
         "channel" if spatial else "dim", "KL (nats)", "± s.e.", "share", "Var(μ)", "mean σ²", "mean z", "std z", "",
-        title=f"{report.checkpoint.name} on {report.source} (n={report.n})"
+        title=escape(f"{report.checkpoint.name} on {report.source} (n={report.n})")
         + (f", latents {'×'.join(map(str, report.layout.shape))}" if spatial else ""),
     )  # fmt: skip
     stderr = report.per_dim_stderr if report.per_dim_stderr is not None else np.full_like(report.per_dim, np.nan)
@@ -481,7 +492,7 @@ def _print_kl_report(report: Any, console: Console) -> None:
         console.print(note, markup=False)
     _print_caveats(report.caveats, console)
     for path in report.files.values():
-        console.print(f"wrote {path}")
+        console.print(f"wrote {path}", markup=False)
 
 
 @app.command()
@@ -541,7 +552,7 @@ def interpolate(
     _print_opening_notes(result.document, console)
     table = Table(
         "mode", "mean ‖z‖", "min ‖z‖", "mean ‖z‖ / √d", "frame-to-frame MSE mean", "max",
-        title=f"{result.checkpoint.name}: {result.codes.shape[1]} paths × {len(result.t)} steps "
+        title=escape(f"{result.checkpoint.name}") + f": {result.codes.shape[1]} paths × {len(result.t)} steps "
         f"between {'data points' if result.endpoints is not None else 'prior samples'}",
     )  # fmt: skip
     for name, m in result.summaries.items():
@@ -681,7 +692,10 @@ def umap_command(
     seed: Annotated[
         int,
         typer.Option(
-            "--seed", help="Seed: the same seed gives the same subset and embedding (UMAP then runs single-threaded)."
+            "--seed",
+            min=0,
+            max=defaults.MAX_SEED,
+            help="Seed: the same seed gives the same subset and embedding (UMAP then runs single-threaded).",
         ),
     ] = defaults.SEED,
     batch_size: BatchOpt = defaults.BATCH_SIZE,
@@ -741,7 +755,7 @@ def umap_command(
 
 def _print_files(files: dict[str, Path], console: Console) -> None:
     for path in files.values():
-        console.print(f"wrote {path}")
+        console.print(f"wrote {path}", markup=False)
 
 
 @app.command()
@@ -816,9 +830,10 @@ def demo(
         for section in page.sections:  # caveats of the report's figures, each named by its section
             for note in section.notes:
                 if note.startswith("Caveat: "):
-                    console.print(f"[bold dark_orange]caveat[/bold dark_orange] ({section.title}): ", end="")
-                    console.print(note.removeprefix("Caveat: "), markup=False)
-    console.print(f"[bold]demo outputs in {result.out_dir}[/bold]")
+                    console.print(
+                        Text("caveat", style="bold dark_orange") + Text(f" ({section.title}): {note.removeprefix('Caveat: ')}")
+                    )
+    console.print(Text(f"demo outputs in {result.out_dir}", style="bold"))
     for path in result.files:
         console.print(f"  {path}", markup=False, soft_wrap=True)
     for page in result.report_pages:
@@ -855,6 +870,14 @@ def disentangle(
         Optional[int], typer.Option("--num-train", help="β-VAE/FactorVAE training votes (default 10000).")
     ] = None,
     num_eval: Annotated[Optional[int], typer.Option("--num-eval", help="β-VAE/FactorVAE evaluation votes (default 5000).")] = None,
+    row_order: Annotated[
+        str,
+        typer.Option(
+            "--row-order",
+            help="--codes: auto (shuffle with --seed when rows are sorted by a factor or the test rows hold unseen "
+            "classes), file (the reference's split: first 80% of rows train), or shuffle.",
+        ),
+    ] = "auto",
     out: OutOpt = None,
     as_json: JsonOpt = False,
     seed: SeedOpt = defaults.SEED,
@@ -885,6 +908,7 @@ def disentangle(
             spatial=spatial,
             num_train=num_train,
             num_eval=num_eval,
+            row_order=row_order,
             out=out,
             batch_size=batch_size,
             device=device,
@@ -913,7 +937,7 @@ def disentangle(
     _print_notes(report.notes, console)
     _print_caveats(report.caveats, console)
     for path in report.files.values():
-        console.print(f"wrote {path}")
+        console.print(f"wrote {path}", markup=False)
 
 
 @app.command()
@@ -972,7 +996,7 @@ def check(
     has_baseline = any(o.rule.needs_baseline for o in result.outcomes)
     table = Table(
         "rule", "measured", *(["baseline"] if has_baseline else []), "needed", "",
-        title=f"latentkit check {result.checkpoint.name}",
+        title=escape(f"latentkit check {result.checkpoint.name}"),
     )  # fmt: skip
     for o in result.outcomes:
         extra = [f"{o.baseline:.6g}" if o.baseline is not None else "-"] if has_baseline else []
@@ -1097,8 +1121,66 @@ def _stages(stages: tuple[str, ...], *, enabled: bool) -> Iterator[Callable[[str
         bar.update(task, completed=len(stages))
 
 
+class _SignalCatcher:
+    """SIGINT/SIGTERM handler: the first raises :class:`Interrupted`; later ones are ignored while shutting down."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:
+            return
+        self.signum = signum
+        raise Interrupted(signum)
+
+
+@contextmanager
+def _catch_signals() -> Iterator[_SignalCatcher]:
+    """Turn SIGINT and SIGTERM into :class:`Interrupted` (so cleanup runs) for the duration of a command."""
+    import signal
+
+    catcher = _SignalCatcher()
+    try:
+        previous = {sig: signal.signal(sig, catcher) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: leave signals alone
+        yield catcher
+        return
+    previous_hook = sys.unraisablehook
+
+    def redeliver(unraisable: Any) -> None:
+        # The signal landed where Python cannot raise (a weakref or __del__ callback, e.g. during an
+        # import): instead of "Exception ignored in ...", send it again so it interrupts the command.
+        if isinstance(unraisable.exc_value, Interrupted) and catcher.signum == unraisable.exc_value.signum:
+            catcher.signum = None
+            os.kill(os.getpid(), unraisable.exc_value.signum)
+            return
+        previous_hook(unraisable)
+
+    sys.unraisablehook = redeliver
+    try:
+        yield catcher
+    finally:
+        sys.unraisablehook = previous_hook
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app and turn every exception into one line and an exit code."""
+    """Entry point: run the app and turn every exception into one line and an exit code.
+
+    This is the one place exceptions become exit statuses: a :class:`LatentkitError` (bad input,
+    with its fix) and usage errors are exit 2 with one line; SIGINT is 130 and SIGTERM 143 (after
+    the command's cleanup, with one "interrupted" line); anything else is a bug: exit 70.
+    """
+    with _catch_signals() as catcher:
+        status = _run(argv)
+        if catcher.signum is not None:  # typer turns KeyboardInterrupt into a quiet exit 130
+            _console(stderr=True).print("interrupted", markup=False)
+            return 128 + catcher.signum
+        return status
+
+
+def _run(argv: list[str] | None) -> int:
     try:  # typer ≥ 0.29 vendors click; older typer uses click itself
         from typer._click.exceptions import ClickException
     except ImportError:  # pragma: no cover - depends on the installed typer
@@ -1118,11 +1200,12 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.USAGE
     except typer.Exit as exc:
         return exc.exit_code
-    except ClickException as exc:
-        exc.show()
+    except ClickException as exc:  # usage errors: one line too, naming the help to read
+        context = getattr(exc, "ctx", None)
+        where = f" — see `{context.command_path} --help`" if context is not None else ""
+        _console(stderr=True).print(f"error: {exc.format_message()}{where}", markup=False, soft_wrap=True)
         return ExitCode.USAGE
     except (KeyboardInterrupt, typer.Abort):
-        _console(stderr=True).print("interrupted", markup=False)
         return ExitCode.INTERRUPTED
     except Exception as exc:  # a bug: say so in one line unless --debug
         if state.debug:

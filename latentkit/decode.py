@@ -40,7 +40,7 @@ def decode_codes(
     """
     import torch
 
-    from latentkit.models.protocols import as_generator, latent_shape_of
+    from latentkit.models.protocols import as_generator, latent_shape_of, output_array
 
     if batch_size < 1:
         raise LatentkitError(f"batch size {batch_size} is not positive", fix="pass --batch-size 1 or more")
@@ -58,7 +58,7 @@ def decode_codes(
         for start in range(0, len(flat), batch_size):
             chunk = flat[start : start + batch_size]
             z = torch.from_numpy(np.ascontiguousarray(chunk.reshape(len(chunk), *shape))).to(device)
-            x = generator.generate(z).detach().to("cpu", torch.float32).numpy()
+            x = output_array(generator.generate(z), "the decoder", "make decode(z)/generate(z) return images", "float32")
             if x.ndim == 2:  # a flat-image model
                 flat_shape = image_shape if image_shape and int(np.prod(image_shape)) == x.shape[1] else (1, 1, -1)
                 x = x.reshape(len(x), *flat_shape)
@@ -78,8 +78,9 @@ def prior_codes(model: Any, n: int, *, seed: int) -> np.ndarray:
     """``n`` flat codes (n, D) from the model's prior (``sample_latent``), drawn with a CPU generator seeded ``seed``."""
     import torch
 
-    from latentkit.models.protocols import as_generator
+    from latentkit.models.protocols import as_generator, output_array
 
     generator = torch.Generator().manual_seed(seed)
     z = as_generator(model).sample_latent(n, generator)
-    return z.detach().to("cpu", torch.float32).numpy().reshape(n, -1)
+    fix = "make sample_latent(n, generator) return an (n, *latent_shape) tensor"
+    return output_array(z, "sample_latent", fix, "float32").reshape(n, -1)

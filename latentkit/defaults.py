@@ -148,3 +148,9 @@ REPORT_N = 5_000  # rows encoded once and shared by every analysis (all of a sma
 REPORT_PROJECTION = "umap"
 REPORT_BOOTSTRAP = 20  # resamples for the disentanglement scores' intervals
 REPORT_DCI_MODEL = "fast"  # LightGBM DCI: within 0.02 of the reference, and fast enough to bootstrap
+
+# --- limits: what a file or an option may ask for (memory stays proportional to the input) -----
+MAX_IMAGE_PIXELS = 4096 * 4096  # an input image larger than this is refused (decompression bombs)
+MAX_STEPS = 1_000  # --steps of interpolate and traverse
+MAX_PAIRS = 1_000  # --pairs of interpolate
+MAX_SEED = 2**32 - 1  # numpy's and torch's seeds are unsigned 32-bit

@@ -124,6 +124,10 @@ def _to_device_batch(x: np.ndarray, device: Any) -> Any:
     return torch.from_numpy(np.ascontiguousarray(x)).to(device)
 
 
+_MAX_ABS_MEAN = 1e100  # μ² summed over many rows stays far below float64's 1.8e308
+_MAX_ABS_LOGVAR = 600.0  # e^600 ≈ 4e260, likewise
+
+
 def _check_outputs(mu: np.ndarray, logvar: np.ndarray, declared: tuple[int, ...], first_index: int) -> None:
     """Shapes agree with the model's declared latent (channels; positions follow the input), values finite.
 
@@ -153,23 +157,35 @@ def _check_outputs(mu: np.ndarray, logvar: np.ndarray, declared: tuple[int, ...]
             f"the encoder returned NaN or inf in {where} {dims} (batch starting at row {first_index})",
             fix="check the input data's range and the model's weights (a diverged training run?)",
         )
+    # KL = ½(μ² + e^logvar − 1 − logvar) must stay finite in float64 (and summable over rows).
+    extreme = (np.abs(mu) > _MAX_ABS_MEAN) | (np.abs(logvar) > _MAX_ABS_LOGVAR)
+    overflow = extreme.reshape(len(mu), mu.shape[1], -1).any(axis=(0, 2))
+    if overflow.any():
+        where = "latent dimension(s)" if mu.ndim == 2 else "latent channel(s)"
+        dims = ", ".join(str(d) for d in np.flatnonzero(overflow)[:10])
+        raise LatentkitError(
+            f"the encoder returned means beyond ±{_MAX_ABS_MEAN:.0e} or log-variances beyond ±{_MAX_ABS_LOGVAR:g} "
+            f"in {where} {dims} (batch starting at row {first_index}): the KL would overflow",
+            fix="check the model's weights and the input's range (a diverged training run?)",
+        )
 
 
 def _encode_batch(model: Any, x: np.ndarray, device: str, first_index: int) -> tuple[np.ndarray, np.ndarray]:
     """(mean, logvar) of one batch as float64 numpy (B, *latent_shape), checked; call under inference mode."""
-    import torch
-
-    from latentkit.models.protocols import latent_shape_of
+    from latentkit.models.protocols import latent_shape_of, output_array
 
     try:
-        mu_t, logvar_t = model.encode(_to_device_batch(x, device))
+        encoded = model.encode(_to_device_batch(x, device))
     except (RuntimeError, ValueError) as exc:
         raise LatentkitError(
             f"the model cannot take data of shape {list(x.shape[1:])}: {str(exc).splitlines()[0]}",
             fix="use data the model was trained on (see `latentkit info` for its image_shape)",
         ) from exc
-    mu = mu_t.detach().to("cpu", torch.float64).numpy()
-    logvar = logvar_t.detach().to("cpu", torch.float64).numpy()
+    fix = "make the plugin's encode(x) return (mean, logvar) of shape (batch, *latent_shape)"
+    if not isinstance(encoded, (tuple, list)) or len(encoded) != 2:
+        raise LatentkitError(f"the encoder returned {type(encoded).__name__}, not a (mean, logvar) pair", fix=fix)
+    mu = output_array(encoded[0], "the encoder", fix)
+    logvar = output_array(encoded[1], "the encoder", fix)
     _check_outputs(mu, logvar, latent_shape_of(model), first_index)
     return mu, logvar
 

@@ -18,7 +18,8 @@ class ExitCode(IntEnum):
     CHECK_FAILED = 1  # a `check` rule failed
     USAGE = 2  # usage or input error
     INTERNAL = 70  # a bug in latentkit (EX_SOFTWARE)
-    INTERRUPTED = 130  # Ctrl-C
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    TERMINATED = 143  # SIGTERM (128 + SIGTERM)
 
 
 class LatentkitError(Exception):
@@ -33,3 +34,11 @@ class LatentkitError(Exception):
         if self.fix:
             return f"{self.message} ({self.fix})"
         return self.message
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; ``signum`` says which (the exit status is 128 + signum)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

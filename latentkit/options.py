@@ -20,7 +20,16 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from latentkit.defaults import BATCH_SIZE, DEVICE, FIGURE_DPI, FIGURE_FORMAT, OUT_DIR_HASH_CHARS, OUT_ROOT, SEED
+from latentkit.defaults import (
+    BATCH_SIZE,
+    DEVICE,
+    FIGURE_DPI,
+    FIGURE_FORMAT,
+    MAX_SEED,
+    OUT_DIR_HASH_CHARS,
+    OUT_ROOT,
+    SEED,
+)
 from latentkit.errors import LatentkitError
 
 # Flag metadata: ``flag`` names the option; ``always`` writes it even at its default (the seed).
@@ -57,8 +66,9 @@ class ModelInput:
         """Open the model in any known format, with the ``--plugin``/``--config``/``--plugin-file``/
         ``--strip-prefix``/``--trust-pickles`` overrides."""
         from latentkit.models.formats import open_model
+        from latentkit.models.protocols import check_latent_size
 
-        return open_model(
+        opened = open_model(
             self.checkpoint,
             self.device,
             plugin=self.plugin,
@@ -67,6 +77,8 @@ class ModelInput:
             strip_prefix=self.strip_prefix,
             trust_pickles=self.trust_pickles,
         )
+        check_latent_size(opened.model, opened.plugin)
+        return opened
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,8 @@ class DataSelection:
     seed: int = field(default=SEED, metadata=flag("--seed", always=True))
 
     def validate(self) -> None:
+        if not 0 <= self.seed <= MAX_SEED:
+            raise LatentkitError(f"--seed {self.seed} is outside 0..{MAX_SEED}", fix=f"pass --seed between 0 and {MAX_SEED}")
         if self.n is not None and self.n < 1:
             raise LatentkitError(f"--n {self.n} is not positive", fix="pass --n 1 or more, or leave it out")
 

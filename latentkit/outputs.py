@@ -1,22 +1,51 @@
-"""Writing outputs so that nothing half-written is ever left behind.
+"""Writing outputs so that a folder never holds a half-written or mixed set of files.
 
-Every file latentkit produces is written to a temporary name in the target
-folder and renamed into place (an atomic ``os.replace`` on POSIX), so an
-interrupted run leaves either the old file or the new one, never a stump.
+A command's files (its JSON, arrays and figures) form one *output set*, written with
+:func:`output_set`::
+
+    with output_set(out_dir, "kl-report") as outs:
+        plot_kl_per_dimension(..., outs.path("kl-report.png"))
+        outs.write_json("kl-report.json", document)
+
+Inside the block every file goes to a private staging folder in ``out_dir``
+(``.latentkit-staging-*``, on the same file system). On success the set is
+committed: a ``COMMIT`` list is written into the staging folder (atomically), the
+files are renamed into ``out_dir`` one by one, files of the previous set that this
+run did not write (``kl-report.svg`` after a png run, ``traverse.gif`` after a run
+without ``--gif``) are removed, and the staging folder goes. SIGINT and SIGTERM are
+held back during those few renames, and an output-folder lock makes two commits into
+one folder take turns, so two concurrent runs leave one complete set (the later one).
+A run killed by SIGKILL inside the commit leaves a staging folder with its
+``COMMIT`` list, and the next run into that folder finishes the commit first (roll
+forward); a run killed earlier leaves an uncommitted staging folder, which the next
+run deletes. Each staging folder is ``flock``-ed by its run while it lives, so a
+concurrent run's folder is never taken for a stale one.
+
+Files are created with the permissions the umask allows (as ``open`` would), not
+``mkstemp``'s 0600.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
-import tempfile
+import secrets
+import shutil
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from latentkit.errors import LatentkitError
+
+STAGING_PREFIX = ".latentkit-staging-"
+COMMIT_NAME = "COMMIT"
+_TMP_SUFFIX = ".latentkit-tmp"
+# What a set may hold; files named <stem>.<ext> or <stem>-*.<ext> with these extensions belong to it.
+_SET_EXTENSIONS = (".json", ".npz", ".png", ".svg", ".pdf", ".gif")
 
 
 def prepare_out_dir(path: str | os.PathLike[str]) -> Path:
@@ -37,21 +66,201 @@ def prepare_out_dir(path: str | os.PathLike[str]) -> Path:
 
 
 @contextmanager
+def _flocked(path: Path, *, blocking: bool = True) -> Iterator[bool]:
+    """Hold an exclusive ``flock`` on ``path`` (a folder or file); yields False if busy and not blocking."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Defer SIGINT/SIGTERM until the block ends (they are delivered right after)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, ValueError):  # not POSIX, or not the main thread's business
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _commit_staged(staging: Path, out_dir: Path) -> None:
+    """Move the files a ``COMMIT`` list names into ``out_dir``, retire the set's other files, remove ``staging``.
+
+    Idempotent, so a commit cut short by SIGKILL is finished by the next run. The caller holds
+    the output-folder lock.
+    """
+    listing = json.loads((staging / COMMIT_NAME).read_text(encoding="utf-8"))
+    names = set(listing["files"])
+    for name in listing["files"]:
+        source = staging / name
+        if source.exists():  # absent: already moved before a crash
+            os.replace(source, out_dir / name)
+    for entry in os.scandir(out_dir):
+        if entry.is_file() and _belongs_to_set(entry.name, listing["stem"]) and entry.name not in names:
+            os.unlink(entry.path)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def recover(out_dir: str | os.PathLike[str]) -> None:
+    """Finish or discard what killed runs left in ``out_dir`` (staging folders no live run holds)."""
+    out_dir = Path(out_dir)
+    with _flocked(out_dir):
+        _recover_locked(out_dir)
+
+
+def _recover_locked(out_dir: Path) -> None:
+    try:
+        entries = sorted(out_dir.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith(STAGING_PREFIX) and entry.is_dir() and not entry.is_symlink():
+            try:
+                with _flocked(entry, blocking=False) as mine:
+                    if not mine:
+                        continue  # a live run is writing there
+                    if (entry / COMMIT_NAME).is_file():
+                        _commit_staged(entry, out_dir)
+                    else:
+                        shutil.rmtree(entry, ignore_errors=True)
+            except FileNotFoundError:  # another run cleaned it up first
+                continue
+        elif entry.name.endswith(_TMP_SUFFIX) and entry.is_file():
+            remove_stale_temporary(entry)
+
+
+def remove_stale_temporary(path: Path) -> None:
+    """Delete a ``*.latentkit-tmp`` file of :func:`atomic_path` unless a live run holds it."""
+    try:
+        with _flocked(path, blocking=False) as mine:
+            if mine:
+                path.unlink(missing_ok=True)
+    except FileNotFoundError:
+        pass
+
+
+def _belongs_to_set(name: str, stem: str) -> bool:
+    root, ext = os.path.splitext(name)
+    return ext in _SET_EXTENSIONS and (root == stem or root.startswith(f"{stem}-"))
+
+
+class OutputSet:
+    """The files of one run, staged in a private folder until :meth:`commit`."""
+
+    def __init__(self, out_dir: Path, stem: str) -> None:
+        self.out_dir = out_dir
+        self.stem = stem
+        self.staging = Path(os.path.join(out_dir, f"{STAGING_PREFIX}{stem}-{os.getpid()}-{secrets.token_hex(4)}"))
+        self.staging.mkdir()
+        self._names: list[str] = []
+
+    def path(self, name: str) -> Path:
+        """Where to write the set's file ``name`` now (inside the staging folder)."""
+        if not _belongs_to_set(name, self.stem) or os.path.basename(name) != name:
+            raise ValueError(f"{name!r} is not a file name of the {self.stem!r} output set")
+        if name not in self._names:
+            self._names.append(name)
+        return self.staging / name
+
+    def final(self, name: str) -> Path:
+        """Where ``name`` will be once the set is committed."""
+        return self.out_dir / name
+
+    def write_json(self, name: str, document: dict[str, Any]) -> Path:
+        self.path(name).write_text(to_json(document), encoding="utf-8")
+        return self.final(name)
+
+    def write_npz(self, name: str, arrays: dict[str, Any]) -> Path:
+        write_npz(self.path(name), arrays)
+        return self.final(name)
+
+    def final_paths(self, files: dict[str, Any]) -> dict[str, Any]:
+        """``files`` with every path inside the staging folder replaced by where it is after the commit."""
+        return {
+            key: self.final(Path(value).name) if Path(value).parent == self.staging else value
+            for key, value in files.items()
+        }
+
+    def commit(self) -> None:
+        missing = [name for name in self._names if not (self.staging / name).is_file()]
+        if missing:
+            raise RuntimeError(f"output set {self.stem!r} lacks {missing} at commit")
+        for entry in os.scandir(self.staging):  # files written straight into the staging folder belong too
+            if entry.is_file() and not entry.name.startswith(".") and entry.name not in self._names:
+                self.path(entry.name)
+        with _signals_held(), _flocked(self.out_dir):
+            _recover_locked(self.out_dir)  # a killed run's commit goes first, so this set is the newest
+            listing = self.staging / COMMIT_NAME
+            partial = self.staging / f".{COMMIT_NAME}.partial"
+            partial.write_text(json.dumps({"stem": self.stem, "files": self._names}), encoding="utf-8")
+            os.replace(partial, listing)  # from here on the set is committed: a crash rolls forward
+            _commit_staged(self.staging, self.out_dir)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+@contextmanager
+def output_set(out_dir: str | os.PathLike[str], stem: str) -> Iterator[OutputSet]:
+    """Stage a run's files (``<stem>.*``, ``<stem>-*.*``) and move them into ``out_dir`` together.
+
+    On an exception (Ctrl-C and SIGTERM included) nothing in ``out_dir`` changes and the
+    staging folder is removed. See the module docstring for the guarantees.
+    """
+    out = prepare_out_dir(out_dir)
+    recover(out)
+    outputs = OutputSet(out, stem)
+    with _flocked(outputs.staging):
+        try:
+            yield outputs
+            outputs.commit()
+        except BaseException:
+            outputs.discard()
+            raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success rename it onto ``target``.
 
-    On any exception the temporary file is removed and ``target`` is untouched.
+    The temporary file (``.<name>.<random>.latentkit-tmp``) is held with ``flock``
+    while it lives, so :func:`recover` removes it only once its writer is gone. On any
+    exception it is removed and ``target`` is untouched. The result has the umask's
+    permissions.
     """
     target = Path(target)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    for stale in target.parent.glob(f".{target.name}.*{_TMP_SUFFIX}"):
+        remove_stale_temporary(stale)
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # the writer may have recreated it with other bits
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        os.close(fd)
 
 
 def atomic_write_text(target: str | os.PathLike[str], text: str) -> Path:
@@ -84,7 +293,7 @@ def atomic_write_json(target: str | os.PathLike[str], document: dict[str, Any]) 
     return atomic_write_text(target, to_json(document))
 
 
-def atomic_write_npz(target: str | os.PathLike[str], arrays: dict[str, Any]) -> Path:
+def write_npz(target: str | os.PathLike[str], arrays: dict[str, Any]) -> Path:
     """Write ``arrays`` as an uncompressed ``.npz`` that ``np.load`` reads (no pickles).
 
     Unlike ``np.savez`` (which stamps each member with the current time), every
@@ -94,9 +303,29 @@ def atomic_write_npz(target: str | os.PathLike[str], arrays: dict[str, Any]) -> 
 
     import numpy as np
 
-    with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
         for name, value in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             with archive.open(info, "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, np.asarray(value), allow_pickle=False)
     return Path(target)
+
+
+def atomic_write_npz(target: str | os.PathLike[str], arrays: dict[str, Any]) -> Path:
+    with atomic_path(target) as tmp:
+        write_npz(tmp, arrays)
+    return Path(target)
+
+
+__all__ = [
+    "OutputSet",
+    "atomic_path",
+    "atomic_write_json",
+    "atomic_write_npz",
+    "atomic_write_text",
+    "output_set",
+    "prepare_out_dir",
+    "recover",
+    "to_json",
+    "write_npz",
+]

@@ -15,6 +15,21 @@ WEIGHT = [[1.0, 0.0, 0.5, 0.0], [0.0, 2.0, 0.0, 0.0], [0.0, 0.0, 0.5, 0.0], [0.0
 LOGVAR = [-1.0, -2.0, 0.0, 1.5]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_xdg_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Caches of libraries and of latentkit (UMAP's compiled numba code) go to a session folder, not ~/.cache."""
+    import os
+
+    root = tmp_path_factory.mktemp("xdg-cache")
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(root)
+    yield root
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
+
+
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test caches encoded codes in a temporary folder, never in the user's ~/.cache."""

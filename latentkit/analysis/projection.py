@@ -221,8 +221,19 @@ def trustworthiness_score(
     return float(trustworthiness(x[rows], embedding[rows], n_neighbors=k)), n
 
 
+_EXTREME = 2.0**40  # squared distances of points beyond this (or below its inverse) leave float32's range
+
+
 def _as_points(x: np.ndarray) -> np.ndarray:
+    """``x`` as a float (N, D) array; extreme magnitudes scaled by one power of two (exact, shape-preserving).
+
+    Projections and neighbourhoods depend on the geometry only up to a global scale, so values such
+    as 3e38 (whose squares overflow float32) are brought near 1 instead of turning into inf.
+    """
     x = np.asarray(x, dtype=np.float64) if not np.issubdtype(np.asarray(x).dtype, np.floating) else np.asarray(x)
     if x.ndim != 2 or len(x) == 0:
         raise ValueError(f"expected a non-empty (N, D) array of points, got shape {x.shape}")
+    peak = float(np.abs(x).max())
+    if np.isfinite(peak) and (peak > _EXTREME or 0 < peak < 1 / _EXTREME):
+        x = np.ldexp(x, -int(np.frexp(peak)[1]))
     return x

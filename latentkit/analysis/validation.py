@@ -19,6 +19,9 @@ from latentkit.defaults import SAMPLER_OBSERVE_ROWS, TRAIN_FRACTION
 from latentkit.errors import LatentkitError
 
 
+MAX_ABS_CODE = 1e100  # squared codes summed over a data set stay far below float64's 1.8e308
+
+
 def check_codes(codes: np.ndarray) -> np.ndarray:
     """Return ``codes`` as a finite floating (N, D) array with N, D > 0.
 
@@ -47,6 +50,12 @@ def check_codes(codes: np.ndarray) -> np.ndarray:
             f"codes contain {bad_rows.size} NaN or infinite values "
             f"(first at row {bad_rows[0]}, code {bad_dims[0]})",
             fix="check the encoder: a diverged model or an unnormalised input produces non-finite codes",
+        )
+    peak = float(np.abs(codes).max())
+    if peak > MAX_ABS_CODE:
+        raise LatentkitError(
+            f"codes reach magnitude {peak:.3g}, beyond ±{MAX_ABS_CODE:.0e}: squares and variances overflow",
+            fix="rescale the codes (e.g. divide each dimension by its standard deviation) or check the encoder",
         )
     return codes
 

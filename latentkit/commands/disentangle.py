@@ -49,7 +49,7 @@ from latentkit.defaults import (
 from latentkit.envelope import checkpoint_block, data_block, envelope
 from latentkit.errors import LatentkitError
 from latentkit.options import DataSelection, ModelInput, OutputSpec, flag, provenance
-from latentkit.outputs import atomic_write_json, prepare_out_dir, to_json
+from latentkit.outputs import atomic_write_json, output_set, prepare_out_dir, to_json
 
 JSON_NAME = "disentangle.json"
 DCI_MODELS = ("reference", "fast")
@@ -89,6 +89,7 @@ class FactorData:
     binned_factors: int | None
     latent_shape: tuple[int, ...]  # the model's latent shape (the codes' width for a codes file)
     spatial: str | None  # how a spatial latent became codes (channel-mean | flatten), None for a flat one
+    row_order: dict[str, Any] | None = None  # a codes file: its rows in file order or shuffled, and why
 
     def metric_input(self, *, seed: int, dci_model: str, num_train: int | None = None,
                      num_eval: int | None = None) -> MetricInput:
@@ -155,8 +156,54 @@ def _split(n: int) -> tuple[slice, slice]:
     return split_train_test(n, TRAIN_FRACTION)
 
 
-def load_codes_file(path: str | Path, *, bin_factors: int | None = None) -> FactorData:
-    """Read ``codes`` (N, D) and ``factors`` (N, K) (optional ``factor_names``) from an ``.npz``."""
+ROW_ORDERS = ("auto", "file", "shuffle")
+
+
+def file_order_problem(factors: np.ndarray, train: slice, test: slice) -> str | None:
+    """Why the file-order split of ``factors`` would mislead, or None when it is fine.
+
+    Rows sorted by a factor, or test rows holding classes of a factor that no training row has,
+    make training and test rows different populations (a classifier is scored on classes it never saw).
+    """
+    for j in range(factors.shape[1]):
+        column = factors[:, j]
+        if column[0] != column[-1] and (np.all(column[1:] >= column[:-1]) or np.all(column[1:] <= column[:-1])):
+            return f"the rows are sorted by factor {j}"
+    for j in range(factors.shape[1]):
+        unseen = np.setdiff1d(factors[test, j], factors[train, j])
+        if unseen.size:
+            return f"the test rows hold {unseen.size} class(es) of factor {j} that no training row has"
+    return None
+
+
+def order_rows(
+    codes: np.ndarray, factors: np.ndarray, row_order: str, seed: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Codes and factors in the order the split uses, and the ``row_order`` record for the JSON."""
+    if row_order not in ROW_ORDERS:
+        raise LatentkitError(f"unknown --row-order {row_order!r}", fix=f"use one of {', '.join(ROW_ORDERS)}")
+    train, test = _split(len(codes))
+    reason = file_order_problem(factors, train, test) if row_order == "auto" else None
+    if row_order == "file" or (row_order == "auto" and reason is None):
+        return codes, factors, {"order": "file", "requested": row_order}
+    permutation = np.random.default_rng(seed).permutation(len(codes))
+    record = {
+        "order": "shuffled",
+        "requested": row_order,
+        "reason": reason or "asked for",
+        "permutation": f"numpy.random.default_rng({seed}).permutation({len(codes)})",
+    }
+    return codes[permutation], factors[permutation], record
+
+
+def load_codes_file(
+    path: str | Path, *, bin_factors: int | None = None, row_order: str = "auto", seed: int = SEED
+) -> FactorData:
+    """Read ``codes`` (N, D) and ``factors`` (N, K) (optional ``factor_names``) from an ``.npz``.
+
+    ``row_order`` (auto, file, shuffle) decides whether the rows are shuffled with ``seed``
+    before the fixed split (see the module docstring).
+    """
     from latentkit.analysis.validation import check_codes_and_factors
 
     path = Path(path)
@@ -178,6 +225,7 @@ def load_codes_file(path: str | Path, *, bin_factors: int | None = None) -> Fact
             )
     codes, factors = check_codes_and_factors(arrays["codes"], _binned(arrays["factors"], bin_factors))
     names = _factor_names(arrays.get("factor_names"), factors.shape[1])
+    codes, factors, order = order_rows(codes, factors, row_order, seed)
     train, test = _split(len(codes))
     if LookupSampler.is_full_factorial(factors):
         sampler, missing = LookupSampler(factors, lambda rows: codes[rows]), None
@@ -185,7 +233,7 @@ def load_codes_file(path: str | Path, *, bin_factors: int | None = None) -> Fact
         sampler, missing = None, "the codes file does not hold every factor combination exactly once"
     return FactorData(
         codes, factors, names, train, test, sampler, missing, str(path), len(codes), "codes file", bin_factors,
-        (codes.shape[1],), None,
+        (codes.shape[1],), None, order,
     )  # fmt: skip
 
 
@@ -307,6 +355,7 @@ class DisentangleSettings:
     num_train: int | None = field(default=None, metadata=flag("--num-train"))
     num_eval: int | None = field(default=None, metadata=flag("--num-eval"))
     spatial: str = field(default=SPATIAL_CODE, metadata=flag("--spatial"))
+    row_order: str = field(default="auto", metadata=flag("--row-order"))
 
     def validate(self) -> tuple[str, ...]:
         """Check every setting; return the metric names asked for."""
@@ -317,6 +366,8 @@ class DisentangleSettings:
             raise LatentkitError(f"--bootstrap {self.bootstrap} is negative", fix="pass 0 (none) or a number of resamples")
         if self.bin_factors is not None and self.bin_factors < 2:
             raise LatentkitError(f"--bin-factors {self.bin_factors} is below 2", fix="pass --bin-factors 2 or more")
+        if self.row_order not in ROW_ORDERS:
+            raise LatentkitError(f"unknown --row-order {self.row_order!r}", fix=f"use one of {', '.join(ROW_ORDERS)}")
         if self.spatial not in SPATIAL_CODES:
             raise LatentkitError(f"unknown --spatial {self.spatial!r}", fix=f"use one of {', '.join(SPATIAL_CODES)}")
         for name, value in (("--num-train", self.num_train), ("--num-eval", self.num_eval)):
@@ -366,6 +417,7 @@ def disentangle(
     spatial: str = SPATIAL_CODE,
     num_train: int | None = None,
     num_eval: int | None = None,
+    row_order: str = "auto",
     out: str | Path | None = None,
     write: bool = True,
     batch_size: int = BATCH_SIZE,
@@ -407,7 +459,7 @@ def disentangle(
     output = OutputSpec(Path(out) if out is not None else None, figure_format, write, dpi)
     settings = DisentangleSettings(
         Path(codes) if codes is not None else None, metrics, dci_model, bootstrap, bin_factors, num_train, num_eval,
-        spatial if codes is None else SPATIAL_CODE,
+        spatial if codes is None else SPATIAL_CODE, row_order,
     )
     chosen = settings.validate()
     if metrics is not None:  # the reproducing command spells the metrics as the JSON does
@@ -423,7 +475,7 @@ def disentangle(
 
     ckpt = None
     if codes is not None:
-        factor_data = load_codes_file(codes, bin_factors=bin_factors)
+        factor_data = load_codes_file(codes, bin_factors=bin_factors, row_order=row_order, seed=seed)
     else:
         assert model is not None
         ckpt = model.open() if prepared is None else prepared.checkpoint
@@ -441,6 +493,12 @@ def disentangle(
         num_train=num_train, num_eval=num_eval, sampler_notes=codes is None,
     )  # fmt: skip
     caveats = report.caveats
+    order = factor_data.row_order or {}
+    if order.get("order") == "shuffled" and order.get("requested") == "auto":
+        report.notes.append(
+            f"rows shuffled with seed {seed} before the {TRAIN_FRACTION:.0%}/{1 - TRAIN_FRACTION:.0%} split because "
+            f"{order['reason']}; pass --row-order file for the reference's file-order split"
+        )
 
     n_rows = len(factor_data.codes)
     figures = {}
@@ -482,7 +540,11 @@ def disentangle(
                 "latent_shape": list(factor_data.latent_shape),
                 "spatial": factor_data.spatial,
             },
-            "rows": {"n_train": factor_data.train.stop, "n_test": n_rows - factor_data.train.stop},
+            "rows": {
+                "n_train": factor_data.train.stop,
+                "n_test": n_rows - factor_data.train.stop,
+                **({"order": factor_data.row_order} if factor_data.row_order is not None else {}),
+            },
             "factors": {
                 "names": list(factor_data.factor_names),
                 "sizes": [int(s) for s in factor_data.factors.max(axis=0) + 1],
@@ -504,19 +566,24 @@ def disentangle(
     if write and out_dir is not None:
         from latentkit.figures.heatmap import plot_factor_code_matrix
 
-        matrices = report.matrices
-        if "mutual_information" in figures:
-            report.files["mutual_information"] = plot_factor_code_matrix(
-                matrices["mutual_information"], factor_data.factor_names, out_dir / figures["mutual_information"],
-                title="mutual information I(z_i; v_j)", value_label="nats", caveats=caveats, fmt=figure_format, dpi=dpi,
-            )  # fmt: skip
-        if "dci_importance" in figures:
-            report.files["dci_importance"] = plot_factor_code_matrix(
-                matrices["dci_importance"], factor_data.factor_names, out_dir / figures["dci_importance"],
-                title=f"DCI importance ({dci_model} classifier)", value_label="importance", caveats=caveats,
-                fmt=figure_format, dpi=dpi,
-            )  # fmt: skip
-        report.files["json"] = atomic_write_json(out_dir / JSON_NAME, report.document)
+        final_dir = out_dir
+        with output_set(final_dir, "disentangle") as outs:
+            out_dir = outs.staging
+            matrices = report.matrices
+            if "mutual_information" in figures:
+                report.files["mutual_information"] = plot_factor_code_matrix(
+                    matrices["mutual_information"], factor_data.factor_names, out_dir / figures["mutual_information"],
+                    title="mutual information I(z_i; v_j)", value_label="nats", caveats=caveats, fmt=figure_format, dpi=dpi,
+                )  # fmt: skip
+            if "dci_importance" in figures:
+                report.files["dci_importance"] = plot_factor_code_matrix(
+                    matrices["dci_importance"], factor_data.factor_names, out_dir / figures["dci_importance"],
+                    title=f"DCI importance ({dci_model} classifier)", value_label="importance", caveats=caveats,
+                    fmt=figure_format, dpi=dpi,
+                )  # fmt: skip
+            report.files["json"] = atomic_write_json(out_dir / JSON_NAME, report.document)
+        report.files = outs.final_paths(report.files)
+        out_dir = final_dir
     return report
 
 

@@ -386,32 +386,35 @@ def _write(
     dpi: int,
 ) -> None:
     from latentkit.figures.scatter import SOURCE_COLORS, plot_embedding
-    from latentkit.outputs import atomic_write_json, atomic_write_npz, prepare_out_dir
+    from latentkit.outputs import atomic_write_json, atomic_write_npz, output_set
 
-    out_dir = prepare_out_dir(out)
-    result.out_dir = out_dir
-    names = result.document["results"]["color"]["names"]
-    arrays: dict[str, Any] = {"embedding": result.embedding, "index": result.index}
-    if result.color is not None:
-        arrays["color"] = result.color
-        arrays["color_by"] = np.array(result.color_by)
-    if names:
-        arrays["color_names"] = np.array(names)
-    result.files["arrays"] = atomic_write_npz(out_dir / ARRAYS_NAME, arrays)
-    what = "posterior means" if space == "posterior_mean" else "data and generated samples (pixel PCA)"
-    trust = result.document["results"]["trustworthiness"]
-    result.files["figure"] = plot_embedding(
-        result.embedding,
-        out_dir / figures["embedding"],
-        values=result.color,
-        value_name=result.color_by or "",
-        category_names=names,
-        palette=SOURCE_COLORS if names else None,
-        title=f"{checkpoint_name}: {what}, {METHOD_LABELS[method] if method != 'pca' else 'PCA'}\n"
-        f"n = {len(result.embedding)} · trustworthiness {trust['value']:.3f} (k = {trust['k']})",
-        axis_label=METHOD_LABELS[method],
-        caveats=result.caveats,
-        fmt=fmt,
-        dpi=dpi,
-    )
-    result.files["json"] = atomic_write_json(out_dir / JSON_NAME, result.document)
+    with output_set(out, "embedding") as outs:
+        out_dir = outs.staging
+        result.out_dir = out_dir
+        names = result.document["results"]["color"]["names"]
+        arrays: dict[str, Any] = {"embedding": result.embedding, "index": result.index}
+        if result.color is not None:
+            arrays["color"] = result.color
+            arrays["color_by"] = np.array(result.color_by)
+        if names:
+            arrays["color_names"] = np.array(names)
+        result.files["arrays"] = atomic_write_npz(out_dir / ARRAYS_NAME, arrays)
+        what = "posterior means" if space == "posterior_mean" else "data and generated samples (pixel PCA)"
+        trust = result.document["results"]["trustworthiness"]
+        result.files["figure"] = plot_embedding(
+            result.embedding,
+            out_dir / figures["embedding"],
+            values=result.color,
+            value_name=result.color_by or "",
+            category_names=names,
+            palette=SOURCE_COLORS if names else None,
+            title=f"{checkpoint_name}: {what}, {METHOD_LABELS[method] if method != 'pca' else 'PCA'}\n"
+            f"n = {len(result.embedding)} · trustworthiness {trust['value']:.3f} (k = {trust['k']})",
+            axis_label=METHOD_LABELS[method],
+            caveats=result.caveats,
+            fmt=fmt,
+            dpi=dpi,
+        )
+        result.files["json"] = atomic_write_json(out_dir / JSON_NAME, result.document)
+    result.files = outs.final_paths(result.files)
+    result.out_dir = outs.out_dir

@@ -43,6 +43,8 @@ from latentkit.analysis.interpolation import lerp, slerp
 from latentkit.analysis.path_metrics import path_norms, path_smoothness, prior_norm
 from latentkit.commands._common import default_out_dir
 from latentkit.defaults import (
+    MAX_PAIRS,
+    MAX_STEPS,
     ACTIVE_THRESHOLD,
     BATCH_SIZE,
     COLLAPSE_CHECK_N,
@@ -132,8 +134,10 @@ def check_settings(mode: str, steps: int, pairs: int | None, from_index: Sequenc
     """Refuse bad settings before anything is loaded; return the number of pairs."""
     if mode not in INTERPOLATE_MODES:
         raise LatentkitError(f"unknown --mode {mode!r}", fix=f"use one of {', '.join(INTERPOLATE_MODES)}")
-    if steps < 2:
-        raise LatentkitError(f"--steps {steps} is less than 2", fix="pass --steps 2 or more (both ends are steps)")
+    if not 2 <= steps <= MAX_STEPS:
+        raise LatentkitError(
+            f"--steps {steps} is outside 2..{MAX_STEPS}", fix=f"pass --steps between 2 and {MAX_STEPS} (both ends are steps)"
+        )
     if len(from_index) != len(to_index):
         raise LatentkitError(
             f"{len(from_index)} --from but {len(to_index)} --to", fix="give one --to for every --from"
@@ -144,10 +148,12 @@ def check_settings(mode: str, steps: int, pairs: int | None, from_index: Sequenc
                 f"--pairs {pairs} disagrees with the {len(from_index)} --from/--to pair(s)",
                 fix="drop --pairs when giving --from/--to",
             )
+        if len(from_index) > MAX_PAIRS:
+            raise LatentkitError(f"{len(from_index)} --from/--to pairs, more than {MAX_PAIRS}", fix="ask for fewer paths")
         return len(from_index)
     pairs = INTERPOLATE_PAIRS if pairs is None else pairs
-    if pairs < 1:
-        raise LatentkitError(f"--pairs {pairs} is not positive", fix="pass --pairs 1 or more")
+    if not 1 <= pairs <= MAX_PAIRS:
+        raise LatentkitError(f"--pairs {pairs} is outside 1..{MAX_PAIRS}", fix=f"pass --pairs between 1 and {MAX_PAIRS}")
     return pairs
 
 
@@ -362,35 +368,38 @@ def _write(
     result: Interpolation, out: str | Path, figures: dict[str, str], fmt: str, checkpoint_name: str, dpi: int
 ) -> None:
     from latentkit.figures.grid import plot_interpolation_grid
-    from latentkit.outputs import atomic_write_json, atomic_write_npz, prepare_out_dir
+    from latentkit.outputs import atomic_write_json, atomic_write_npz, output_set
 
-    out_dir = prepare_out_dir(out)
-    result.out_dir = out_dir
-    result.files["arrays"] = atomic_write_npz(
-        out_dir / ARRAYS_NAME,
-        {"codes": result.codes, "images": result.images, "modes": np.array(result.modes), "t": result.t},
-    )
-    if result.endpoints is not None:
-        row_labels = [f"#{a} → #{b}" for a, b in result.endpoints]
-    else:
-        row_labels = [f"prior pair {k + 1}" for k in range(result.codes.shape[1])]
-    notes = [
-        f"mean ‖z‖ {m['norm']['mean']:.2f} (√d = {result.prior_norm:.2f})\n"
-        f"frame-to-frame MSE {m['smoothness']['mean']:.2g}"
-        for m in (result.metrics[mode] for mode in result.modes)
-    ]
-    result.files["figure"] = plot_interpolation_grid(
-        result.images,
-        result.t,
-        result.modes,
-        out_dir / figures["grid"],
-        row_labels=row_labels,
-        originals=result.originals,
-        mode_notes=notes,
-        caveats=result.caveats,
-        dpi=dpi,
-        title=f"{checkpoint_name}: paths between "
-        + ("posterior means of data points" if result.endpoints is not None else "prior samples"),
-        fmt=fmt,
-    )
-    result.files["json"] = atomic_write_json(out_dir / JSON_NAME, result.document)
+    with output_set(out, "interpolate") as outs:
+        out_dir = outs.staging
+        result.out_dir = out_dir
+        result.files["arrays"] = atomic_write_npz(
+            out_dir / ARRAYS_NAME,
+            {"codes": result.codes, "images": result.images, "modes": np.array(result.modes), "t": result.t},
+        )
+        if result.endpoints is not None:
+            row_labels = [f"#{a} → #{b}" for a, b in result.endpoints]
+        else:
+            row_labels = [f"prior pair {k + 1}" for k in range(result.codes.shape[1])]
+        notes = [
+            f"mean ‖z‖ {m['norm']['mean']:.2f} (√d = {result.prior_norm:.2f})\n"
+            f"frame-to-frame MSE {m['smoothness']['mean']:.2g}"
+            for m in (result.metrics[mode] for mode in result.modes)
+        ]
+        result.files["figure"] = plot_interpolation_grid(
+            result.images,
+            result.t,
+            result.modes,
+            out_dir / figures["grid"],
+            row_labels=row_labels,
+            originals=result.originals,
+            mode_notes=notes,
+            caveats=result.caveats,
+            dpi=dpi,
+            title=f"{checkpoint_name}: paths between "
+            + ("posterior means of data points" if result.endpoints is not None else "prior samples"),
+            fmt=fmt,
+        )
+        result.files["json"] = atomic_write_json(out_dir / JSON_NAME, result.document)
+    result.files = outs.final_paths(result.files)
+    result.out_dir = outs.out_dir

@@ -49,7 +49,7 @@ from latentkit.defaults import (
 from latentkit.envelope import checkpoint_block, data_block, envelope
 from latentkit.errors import LatentkitError
 from latentkit.options import DataSelection, ModelInput, OutputSpec, flag, provenance
-from latentkit.outputs import atomic_write_json, to_json
+from latentkit.outputs import atomic_write_json, output_set, to_json
 
 JSON_NAME = "kl-report.json"
 # Below this average KL per active dimension, information is spread thinly.
@@ -347,22 +347,27 @@ def kl_report(
     if write and out_dir is not None:
         from latentkit.figures.kl import plot_kl_per_dimension
 
-        report.files["figure"] = plot_kl_per_dimension(
-            per_dim,
-            active,
-            out_dir / figures["kl_per_dim"],
-            mean_variance=mean_variance,
-            threshold=active_threshold,
-            undecided=undecided,
-            title=f"{Path(checkpoint).name}: {int(active.sum())}/{len(per_dim)} active, "
-            f"KL {_nats(float(per_dim.sum()))} nats (n = {n})",
-            unit=unit,
-            caveats=caveats,
-            fmt=figure_format,
-            dpi=dpi,
-        )
-        _write_scale_figures(report, out_dir, figures, Path(checkpoint).name, comparison, figure_format, dpi)
-        report.files["json"] = atomic_write_json(out_dir / JSON_NAME, document)
+        final_dir = out_dir
+        with output_set(final_dir, "kl-report") as outs:
+            out_dir = outs.staging
+            report.files["figure"] = plot_kl_per_dimension(
+                per_dim,
+                active,
+                out_dir / figures["kl_per_dim"],
+                mean_variance=mean_variance,
+                threshold=active_threshold,
+                undecided=undecided,
+                title=f"{Path(checkpoint).name}: {int(active.sum())}/{len(per_dim)} active, "
+                f"KL {_nats(float(per_dim.sum()))} nats (n = {n})",
+                unit=unit,
+                caveats=caveats,
+                fmt=figure_format,
+                dpi=dpi,
+            )
+            _write_scale_figures(report, out_dir, figures, Path(checkpoint).name, comparison, figure_format, dpi)
+            report.files["json"] = atomic_write_json(out_dir / JSON_NAME, document)
+        report.files = outs.final_paths(report.files)
+        out_dir = final_dir
     return report
 
 

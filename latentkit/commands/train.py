@@ -152,13 +152,13 @@ def train(
     if log is not None:
         common["on_epoch"] = lambda record: log(epoch_line(record, epochs, kind))
     if model_type == "gan":
-        result = train_gan(source, latent_dim=latent_dim or GAN_LATENT_DIM, **common)
+        result = train_gan(source, latent_dim=GAN_LATENT_DIM if latent_dim is None else latent_dim, **common)
         training = {"epochs": epochs, "seed": seed}
     else:
         beta = beta if beta is not None else (BETA if model_type == "vae" else BETA_VAE_BETA)
         if beta < 0:
             raise LatentkitError(f"--beta {beta} is negative", fix="pass a β ≥ 0")
-        result = train_vae(source, latent_dim=latent_dim or TRAIN_LATENT_DIM, beta=beta, **common)
+        result = train_vae(source, latent_dim=TRAIN_LATENT_DIM if latent_dim is None else latent_dim, beta=beta, **common)
         training = {"beta": beta, "epochs": epochs, "seed": seed}
     save(
         result.model, out, plugin=result.plugin, config=result.config, dataset=dataset_spec(data), training=training

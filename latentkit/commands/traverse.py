@@ -53,6 +53,7 @@ from latentkit.analysis.layout import LatentLayout
 from latentkit.analysis.path_metrics import finite_difference_sensitivity
 from latentkit.commands._common import default_out_dir
 from latentkit.defaults import (
+    MAX_STEPS,
     ACTIVE_THRESHOLD,
     ACTIVITY_MIN_N,
     BATCH_SIZE,
@@ -92,8 +93,10 @@ class TraverseSettings:
 
     def validate(self) -> TraverseSettings:
         """The settings parsed and checked (before anything is loaded)."""
-        if self.steps < 2:
-            raise LatentkitError(f"--steps {self.steps} is less than 2", fix="pass --steps 2 or more")
+        if not 2 <= self.steps <= MAX_STEPS:
+            raise LatentkitError(
+                f"--steps {self.steps} is outside 2..{MAX_STEPS}", fix=f"pass --steps between 2 and {MAX_STEPS}"
+            )
         return TraverseSettings(parse_range(self.value_range), self.steps, parse_base(self.base), self.active_only, self.gif)
 
 
@@ -472,67 +475,70 @@ def _write(
     dpi: int,
 ) -> None:
     from latentkit.figures.traversal import plot_traversal, write_traversal_gif
-    from latentkit.outputs import atomic_write_json, atomic_write_npz, prepare_out_dir
+    from latentkit.outputs import atomic_write_json, atomic_write_npz, output_set
 
-    out_dir = prepare_out_dir(out)
-    result.out_dir = out_dir
-    result.files["arrays"] = atomic_write_npz(
-        out_dir / ARRAYS_NAME,
-        {
-            "codes": result.codes,
-            "images": result.images,
-            "dims": result.dims,
-            "values": result.values,
-            "base_code": result.base_code,
-            "latent_shape": np.array(result.layout.shape, dtype=np.int64),
-        },
-    )
-    steps = result.values.shape[1]
-    labels, base_steps = figure_rows(result)
-    if value_range == "quantile":  # each row has its own values: show their span
-        labels = [f"{label}\nvalues {row[0]:.2g} … {row[-1]:.2g}" for label, row in zip(labels, result.values)]
-        levels = np.linspace(*TRAVERSE_QUANTILES, steps)
-        column_labels = [f"{q:.0%}" for q in levels]
-        xlabel = f"quantile of the {_unit(result)}'s posterior means (framed: nearest the base code)"
-    else:
-        column_labels = [f"{v:g}" for v in np.round(result.values[0], 2)]
-        xlabel = f"value of the {_unit(result)} (framed: nearest the base code)"
-    if result.layout.kind == "spatial":
-        xlabel = xlabel.replace("value of the channel", "mean of the channel over its positions, all shifted together")
-    xlabel += f"\nsens = decoder sensitivity, mean squared output change per unit of the {_unit(result)}"
-    base = result.document["results"]["base"]
-    base_text = f"data point #{base['index']}" if base["index"] is not None else "zero"
-    active_text = ""
-    if result.active is not None:
-        active_text = f" · {int(result.active.sum())}/{len(result.active)} {_unit(result)}s active"
-    result.files["figure"] = plot_traversal(
-        result.images,
-        out_dir / figures["traversal"],
-        row_labels=labels,
-        column_labels=column_labels,
-        row_active=[bool(result.active[d]) if result.active is not None else True for d in result.dims],
-        base_steps=base_steps,
-        title=f"{checkpoint_name}: traversal around {base_text}{active_text}",
-        xlabel=xlabel,
-        caveats=result.caveats,
-        fmt=fmt,
-        dpi=dpi,
-    )
-    if "gif" in figures:
-        if value_range == "quantile":
-            frame_labels = [
-                f"every {_unit(result)} at its {q:.0%} quantile" for q in np.linspace(*TRAVERSE_QUANTILES, steps)
-            ]
-        else:
-            frame_labels = [f"every {_unit(result)} at z = {v:+.2f}" for v in result.values[0]]
-        result.files["gif"] = write_traversal_gif(
-            result.images,
-            out_dir / figures["gif"],
-            labels=[_name(result, int(d)) for d in result.dims],
-            title=f"{checkpoint_name}: traversal around {base_text}",
-            frame_labels=frame_labels,
+    with output_set(out, "traverse") as outs:
+        out_dir = outs.staging
+        result.out_dir = out_dir
+        result.files["arrays"] = atomic_write_npz(
+            out_dir / ARRAYS_NAME,
+            {
+                "codes": result.codes,
+                "images": result.images,
+                "dims": result.dims,
+                "values": result.values,
+                "base_code": result.base_code,
+                "latent_shape": np.array(result.layout.shape, dtype=np.int64),
+            },
         )
-    result.files["json"] = atomic_write_json(out_dir / JSON_NAME, result.document)
+        steps = result.values.shape[1]
+        labels, base_steps = figure_rows(result)
+        if value_range == "quantile":  # each row has its own values: show their span
+            labels = [f"{label}\nvalues {row[0]:.2g} … {row[-1]:.2g}" for label, row in zip(labels, result.values)]
+            levels = np.linspace(*TRAVERSE_QUANTILES, steps)
+            column_labels = [f"{q:.0%}" for q in levels]
+            xlabel = f"quantile of the {_unit(result)}'s posterior means (framed: nearest the base code)"
+        else:
+            column_labels = [f"{v:g}" for v in np.round(result.values[0], 2)]
+            xlabel = f"value of the {_unit(result)} (framed: nearest the base code)"
+        if result.layout.kind == "spatial":
+            xlabel = xlabel.replace("value of the channel", "mean of the channel over its positions, all shifted together")
+        xlabel += f"\nsens = decoder sensitivity, mean squared output change per unit of the {_unit(result)}"
+        base = result.document["results"]["base"]
+        base_text = f"data point #{base['index']}" if base["index"] is not None else "zero"
+        active_text = ""
+        if result.active is not None:
+            active_text = f" · {int(result.active.sum())}/{len(result.active)} {_unit(result)}s active"
+        result.files["figure"] = plot_traversal(
+            result.images,
+            out_dir / figures["traversal"],
+            row_labels=labels,
+            column_labels=column_labels,
+            row_active=[bool(result.active[d]) if result.active is not None else True for d in result.dims],
+            base_steps=base_steps,
+            title=f"{checkpoint_name}: traversal around {base_text}{active_text}",
+            xlabel=xlabel,
+            caveats=result.caveats,
+            fmt=fmt,
+            dpi=dpi,
+        )
+        if "gif" in figures:
+            if value_range == "quantile":
+                frame_labels = [
+                    f"every {_unit(result)} at its {q:.0%} quantile" for q in np.linspace(*TRAVERSE_QUANTILES, steps)
+                ]
+            else:
+                frame_labels = [f"every {_unit(result)} at z = {v:+.2f}" for v in result.values[0]]
+            result.files["gif"] = write_traversal_gif(
+                result.images,
+                out_dir / figures["gif"],
+                labels=[_name(result, int(d)) for d in result.dims],
+                title=f"{checkpoint_name}: traversal around {base_text}",
+                frame_labels=frame_labels,
+            )
+        result.files["json"] = atomic_write_json(out_dir / JSON_NAME, result.document)
+    result.files = outs.final_paths(result.files)
+    result.out_dir = outs.out_dir
 
 
 def figure_rows(result: Traversal) -> tuple[list[str], list[int | None]]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from latentkit.data.source import ArraySource, IndexedSource
+from latentkit.defaults import MAX_IMAGE_PIXELS
 from latentkit.errors import LatentkitError
 
 ARRAY_SUFFIXES = (".npy", ".npz")
@@ -120,11 +121,22 @@ def _array_source(
     )
 
 
+def _check_crc(npz: np.lib.npyio.NpzFile, info: zipfile.ZipInfo) -> None:
+    """Stream a member once so that zipfile checks its CRC (memory-mapping alone would not)."""
+    with npz.zip.open(info) as member:
+        while member.read(1 << 22):
+            pass
+
+
 def _memmap_stored_member(path: Path, npz: np.lib.npyio.NpzFile, key: str) -> np.memmap | None:
     """Array ``key`` of an .npz memory-mapped in place when it is stored uncompressed, else None."""
-    info = npz.zip.getinfo(f"{key}.npy")
+    try:
+        info = npz.zip.getinfo(f"{key}.npy")
+    except KeyError:  # a member named without the .npy suffix: let np.load read it
+        return None
     if info.compress_type != zipfile.ZIP_STORED:
         return None
+    _check_crc(npz, info)
     header_readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
     try:
         with open(path, "rb") as file:
@@ -149,7 +161,13 @@ def _read_member(spec: str, path: Path, npz: np.lib.npyio.NpzFile, key: str) -> 
     try:
         mapped = _memmap_stored_member(path, npz, key)
         return mapped if mapped is not None else npz[key]
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    except MemoryError as exc:
+        raise LatentkitError(
+            f"{spec}: array {key!r} is too large to read", fix=f"store a smaller array; {SAVE_HINT}"
+        ) from exc
+    except Exception as exc:  # anything numpy or zipfile raise on a hostile member is a bad file
+        if isinstance(exc, LatentkitError):
+            raise
         raise LatentkitError(
             f"{spec}: array {key!r} cannot be read ({_first_line(exc)})",
             fix=f"re-save the file with plain numeric arrays; {SAVE_HINT}",
@@ -168,7 +186,7 @@ def open_array_file(spec: str) -> ArraySource:
             )
     try:
         loaded = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, RecursionError) as exc:
         raise LatentkitError(
             f"{spec} is not a valid .npy or .npz file ({_first_line(exc)})", fix=f"re-create it; {SAVE_HINT}"
         ) from exc
@@ -217,8 +235,10 @@ class PngFolderSource(IndexedSource):
             path = self.paths[row]
             try:
                 with Image.open(path) as image:
+                    if image.size != (width, height):
+                        raise ValueError(f"it is {image.size[0]}x{image.size[1]}")
                     images[slot] = np.asarray(image.convert(self.mode)).reshape(height, width, channels)
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, Image.DecompressionBombError) as exc:
                 raise LatentkitError(
                     f"{path} cannot be read as a {width}x{height} image ({_first_line(exc)})",
                     fix="replace or remove the file",
@@ -232,9 +252,15 @@ def _png_header(path: Path) -> tuple[tuple[int, int], str]:
 
     try:
         with Image.open(path) as image:
-            return image.size, image.mode
-    except (OSError, UnidentifiedImageError) as exc:
+            size, mode = image.size, image.mode
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise LatentkitError(f"{path} is not a readable PNG image", fix="replace or remove the file") from exc
+    if size[0] * size[1] > MAX_IMAGE_PIXELS:
+        raise LatentkitError(
+            f"{path} says it is {size[0]}x{size[1]} pixels, more than latentkit reads ({MAX_IMAGE_PIXELS:,} pixels)",
+            fix="resize the images to the model's input size",
+        )
+    return size, mode
 
 
 def open_png_folder(spec: str) -> PngFolderSource:

@@ -74,6 +74,24 @@ def _corrupt(path: Path, why: str) -> LatentkitError:
     )
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _tensor_entry(path: Path, name: str, info: Any) -> tuple[TensorInfo, int, int]:
+    """One header entry as (tensor, start, end), every field type-checked."""
+    if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
+        raise _corrupt(path, f"tensor {name!r} needs dtype, shape and data_offsets")
+    dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    if not isinstance(dtype, str) or dtype not in _DTYPE_BYTES:
+        raise _corrupt(path, f"tensor {name!r} has unknown dtype {str(dtype)[:40]!r}")
+    if not isinstance(shape, list) or not all(_is_int(s) and s >= 0 for s in shape):
+        raise _corrupt(path, f"tensor {name!r} has a shape that is not a list of sizes")
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_int(o) for o in offsets):
+        raise _corrupt(path, f"tensor {name!r} has data_offsets that are not two integers")
+    return TensorInfo(name, dtype, tuple(shape)), offsets[0], offsets[1]
+
+
 def read_header(path: str | Path) -> CheckpointHeader:
     """Parse a safetensors header (tensor names, shapes, dtypes, metadata) without the weights."""
     path = Path(path)
@@ -94,6 +112,8 @@ def read_header(path: str | Path) -> CheckpointHeader:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _corrupt(path, f"the header is not JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise _corrupt(path, "the header's JSON is nested too deeply") from exc
     if not isinstance(header, dict):
         raise _corrupt(path, "the header is not a JSON object")
     metadata = header.pop("__metadata__", None) or {}
@@ -101,17 +121,19 @@ def read_header(path: str | Path) -> CheckpointHeader:
         raise _corrupt(path, "__metadata__ must map strings to strings")
     data_len = size - 8 - header_len
     tensors = []
+    spans: list[tuple[int, int, str]] = []
     for name, info in header.items():
-        try:
-            dtype, shape, (start, end) = info["dtype"], tuple(int(s) for s in info["shape"]), info["data_offsets"]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _corrupt(path, f"tensor {name!r} has a malformed entry") from exc
-        tensor = TensorInfo(name, dtype, shape)
+        tensor, start, end = _tensor_entry(path, name, info)
         if not (0 <= start <= end <= data_len):
             raise _corrupt(path, f"tensor {name!r} lies outside the file (truncated?)")
-        if dtype in _DTYPE_BYTES and end - start != tensor.numel * _DTYPE_BYTES[dtype]:
-            raise _corrupt(path, f"tensor {name!r} has {end - start} bytes for shape {list(shape)} {dtype}")
+        if end - start != tensor.numel * _DTYPE_BYTES[tensor.dtype]:
+            raise _corrupt(path, f"tensor {name!r} has {end - start} bytes for shape {list(tensor.shape)} {tensor.dtype}")
         tensors.append(tensor)
+        spans.append((start, end, name))
+    spans.sort()
+    for (_, end, first), (start, _, second) in zip(spans, spans[1:]):
+        if start < end:
+            raise _corrupt(path, f"tensors {first!r} and {second!r} overlap in the file")
     return CheckpointHeader(path, size, tuple(sorted(tensors, key=lambda t: t.name)), dict(metadata))
 
 
@@ -175,6 +197,8 @@ def _parse_config(text: str, source: str) -> dict[str, Any]:
         config = json.loads(text)
     except json.JSONDecodeError as exc:
         raise LatentkitError(f"{source} is not valid JSON ({exc})", fix="pass a JSON object") from exc
+    except RecursionError as exc:
+        raise LatentkitError(f"{source} is nested too deeply", fix="pass a flat JSON object of settings") from exc
     if not isinstance(config, dict):
         raise LatentkitError(f"{source} is not a JSON object", fix="pass a JSON object such as {\"latent_dim\": 10}")
     return config
@@ -185,7 +209,11 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise LatentkitError(f"config file {path} does not exist", fix="check the --config path")
-    return _parse_config(path.read_text(encoding="utf-8"), f"config file {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise LatentkitError(f"config file {path} is not UTF-8 text", fix="pass a JSON file saved as UTF-8") from exc
+    return _parse_config(text, f"config file {path}")
 
 
 def parse_config_option(value: str) -> dict[str, Any]:
@@ -271,25 +299,58 @@ def _load_tensors(path: Path, device: str) -> dict[str, Any]:
         raise _corrupt(path, str(exc).splitlines()[0]) from exc
 
 
-def _check_state_dict(module: Any, tensors: dict[str, Any], path: Path) -> None:
-    expected = module.state_dict()
-    for name, value in expected.items():
-        if name not in tensors:
+def _check_shapes(expected: dict[str, tuple[int, ...]], found: dict[str, tuple[int, ...]], path: Path) -> None:
+    """The architecture's tensors (``expected``) are exactly the file's (``found``), by name and shape."""
+    for name, shape in expected.items():
+        if name not in found:
             from latentkit.models.state_dict import missing_tensor_error
 
-            raise missing_tensor_error(name, tensors, path.name, "the architecture")
-        if tuple(tensors[name].shape) != tuple(value.shape):
+            raise missing_tensor_error(name, found, path.name, "the architecture")
+        if tuple(found[name]) != tuple(shape):
             raise LatentkitError(
-                f"tensor {name!r} has shape {list(tensors[name].shape)} in {path.name} "
-                f"but the architecture expects {list(value.shape)}",
+                f"tensor {name!r} has shape {list(found[name])} in {path.name} "
+                f"but the architecture expects {list(shape)}",
                 fix="check --plugin/--config (e.g. latent_dim, image_shape) match the model that wrote this file",
             )
-    extra = sorted(set(tensors) - set(expected))
+    extra = sorted(set(found) - set(expected))
     if extra:
         raise LatentkitError(
             f"{path.name} holds tensor {extra[0]!r} that the architecture does not have",
             fix="check --plugin/--config match the model that wrote this file",
         )
+
+
+def _shapes(state: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    return {name: tuple(value.shape) for name, value in state.items()}
+
+
+def _build(spec: Any, config: dict[str, Any], plugin_name: str, *, meta: bool) -> Any:
+    """``spec.build(config)``; with ``meta`` on torch's meta device (shapes only, no memory).
+
+    A plugin that fails on the meta device for another reason than a :class:`LatentkitError`
+    (e.g. it computes with its weights while building) gives None: it is checked after the real build.
+    """
+    import torch
+
+    try:
+        if meta:
+            with torch.device("meta"):
+                return spec.build(dict(config))
+        return spec.build(dict(config))
+    except LatentkitError:
+        raise
+    except Exception as exc:
+        if meta:
+            return None
+        if isinstance(exc, RecursionError):
+            raise LatentkitError(
+                f"plugin {plugin_name!r} could not build the config: it is nested too deeply",
+                fix="check --config (or the checkpoint's latentkit.config) against the plugin's settings",
+            ) from exc
+        raise LatentkitError(
+            f"plugin {plugin_name!r} rejected the config: {type(exc).__name__}: {exc}".splitlines()[0],
+            fix="check --config (or the checkpoint's latentkit.config) against the plugin's settings",
+        ) from exc
 
 
 def load(
@@ -309,7 +370,8 @@ def load(
     from latentkit.models.registry import PluginRegistry
 
     path = Path(path)
-    meta = read_header(path).latentkit_metadata
+    header = read_header(path)
+    meta = header.latentkit_metadata
     fmt = meta.get("format")
     if fmt is not None and fmt != CHECKPOINT_FORMAT:
         raise LatentkitError(
@@ -331,21 +393,23 @@ def load(
         config = _parse_config(meta["config"], f"latentkit.config in {path.name}")
     spec = PluginRegistry(plugin_files).get(plugin_name)
     _check_device(device)
-    try:
-        module = spec.build(dict(config))
-    except LatentkitError:
-        raise
-    except Exception as exc:
-        raise LatentkitError(
-            f"plugin {plugin_name!r} rejected the config: {type(exc).__name__}: {exc}",
-            fix="check --config (or the checkpoint's latentkit.config) against the plugin's settings",
-        ) from exc
+    # The architecture is first built on the meta device (no memory) and checked against the tensors the
+    # file ships, so a config asking for a model larger than its weights is refused before any allocation.
+    skeleton = _build(spec, config, plugin_name, meta=True)
+    if skeleton is not None:
+        _check_shapes(_shapes(skeleton.state_dict()), {t.name: t.shape for t in header.tensors}, path)
+    module = _build(spec, config, plugin_name, meta=False)
     tensors = _load_tensors(path, "cpu")
-    _check_state_dict(module, tensors, path)
+    _check_shapes(_shapes(module.state_dict()), _shapes(tensors), path)
     module.load_state_dict(tensors)
     module.to(device)
     module.eval()
     kind = spec.kind
+    if "kind" in meta and meta["kind"] != kind:
+        raise LatentkitError(
+            f"{path.name} says latentkit.kind {meta['kind'][:40]!r} but plugin {plugin_name!r} builds a {kind.upper()}",
+            fix="pass --plugin with the plugin that wrote this file, or re-save it with latentkit.save",
+        )
     actual = _infer_kind(module)
     if actual != kind:
         raise LatentkitError(
@@ -363,5 +427,7 @@ def _check_device(device: str) -> None:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise LatentkitError(f"unknown device {device!r}", fix="use cpu, cuda or cuda:N") from exc
+    if dev.type not in ("cpu", "cuda"):
+        raise LatentkitError(f"device {device!r} is not supported", fix="use cpu, cuda or cuda:N")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise LatentkitError(f"device {device!r} asked for, but CUDA is not available here", fix="use --device cpu")

@@ -7,7 +7,7 @@ against its declared kind.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
@@ -82,8 +82,48 @@ def latent_shape_of(model: VAEModel | GANModel) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
+def check_latent_size(model: VAEModel | GANModel, plugin: str) -> None:
+    """Refuse a model whose latent is empty or not a shape of positive integers (nothing to analyse)."""
+    from latentkit.errors import LatentkitError
+
+    try:
+        shape = latent_shape_of(model)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise LatentkitError(
+            f"plugin {plugin!r} built a model without a usable latent_dim/latent_shape ({exc})",
+            fix="give the model an integer latent_dim (or a latent_shape, channels first)",
+        ) from exc
+    if not shape or min(shape) < 1:
+        raise LatentkitError(
+            f"plugin {plugin!r} built a model with latent shape {list(shape)}",
+            fix="check --config (or the checkpoint's config): latent_dim must be 1 or more",
+        )
+
+
 def as_generator(model: VAEModel | GANModel) -> GANModel:
     """The generator view of ``model``: itself for a GAN, a prior view for a VAE."""
     if isinstance(model, GANModel):
         return model
     return VAEGeneratorView(model)  # type: ignore[return-value]
+
+
+def output_array(value: object, what: str, fix: str, dtype: str = "float64") -> Any:
+    """A plugin method's output as a numpy array: torch tensors and array-likes (numpy) are accepted.
+
+    Anything else (None, a dict, ragged lists) is a :class:`~latentkit.errors.LatentkitError` naming
+    ``what`` returned it, with ``fix``.
+    """
+    import numpy as np
+    import torch
+
+    from latentkit.errors import LatentkitError
+
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", getattr(torch, dtype)).numpy()
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise LatentkitError(f"{what} returned {type(value).__name__}, not an array of numbers", fix=fix) from exc
+    if array.ndim == 0 and not isinstance(value, (int, float, np.generic, np.ndarray)):
+        raise LatentkitError(f"{what} returned {type(value).__name__}, not an array of numbers", fix=fix)
+    return array

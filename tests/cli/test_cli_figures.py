@@ -20,10 +20,10 @@ def run(capsys, *args):
     ("args", "message"),
     [
         (["interpolate", "{gan}", "--from", "0", "--to", "1"], "its endpoints cannot be data points"),
-        (["interpolate", "{vae}", "--steps", "1"], "--steps 1 is less than 2"),
+        (["interpolate", "{vae}", "--steps", "1"], "--steps 1 is outside 2..1000"),
         (["interpolate", "{vae}", "--from", "0", "--to", "1797"], "--to 1797 is out of range: digits has 1797 rows"),
         (["interpolate", "{vae}", "--mode", "cubic"], "unknown --mode 'cubic'"),
-        (["traverse", "{vae}", "--steps", "1"], "--steps 1 is less than 2"),
+        (["traverse", "{vae}", "--steps", "1"], "--steps 1 is outside 2..1000"),
         (["traverse", "{vae}", "--base", "1797"], "--base 1797 is out of range"),
         (["traverse", "{vae}", "--range", "wide"], "neither a number nor 'quantile'"),
         (["traverse", "{gan}", "--range", "quantile"], "need an encoder"),

@@ -26,7 +26,7 @@ def _factorial(sizes):
 def test_scores_through_the_command_equal_the_reference(tmp_path):
     expected = json.loads((REFERENCE / "expected.json").read_text())["cases"]["a_disentangled"]["disentanglement_lib"]["values"]
     report = disentangle(
-        codes=REFERENCE / "cases" / "a_disentangled.npz", metrics="mig,sap,irs,unsupervised", out=tmp_path
+        codes=REFERENCE / "cases" / "a_disentangled.npz", metrics="mig,sap,irs,unsupervised", row_order="file", out=tmp_path
     )
     pairs = {
         "mig": "mig.discrete_mig",
@@ -40,7 +40,7 @@ def test_scores_through_the_command_equal_the_reference(tmp_path):
         assert report.scores[ours] == pytest.approx(expected[theirs], abs=1e-6), ours
     doc = json.loads((tmp_path / "disentangle.json").read_text())
     assert doc["results"]["scores"]["mig"] == pytest.approx(expected["mig.discrete_mig"], abs=1e-6)
-    assert doc["results"]["rows"] == {"n_train": 8000, "n_test": 2000}
+    assert doc["results"]["rows"] == {"n_train": 8000, "n_test": 2000, "order": {"order": "file", "requested": "file"}}
     assert doc["results"]["estimation"]["mig"]["num_bins"] == 20
     assert (tmp_path / doc["figures"]["mutual_information"]).is_file()
     assert doc["notes"] == []  # clean codes, and only array-level metrics asked for: nothing to report

@@ -82,9 +82,9 @@ def test_same_seed_gives_byte_identical_outputs(mlp_vae_checkpoint, tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"steps": 1}, "--steps 1 is less than 2"),
+        ({"steps": 1}, "--steps 1 is outside 2..1000"),
         ({"mode": "cubic"}, "unknown --mode"),
-        ({"pairs": 0}, "--pairs 0 is not positive"),
+        ({"pairs": 0}, "--pairs 0 is outside 1..1000"),
         ({"from_index": [1], "to_index": []}, "one --to for every --from"),
         ({"from_index": [1], "to_index": [1797]}, "--to 1797 is out of range: digits has 1797 rows"),
         ({"from_index": [-1], "to_index": [2]}, "--from -1 is out of range"),

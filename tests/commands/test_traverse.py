@@ -90,7 +90,7 @@ def test_same_seed_gives_byte_identical_json(mlp_vae_checkpoint, tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"steps": 1}, "--steps 1 is less than 2"),
+        ({"steps": 1}, "--steps 1 is outside 2..1000"),
         ({"value_range": "wide"}, "neither a number nor 'quantile'"),
         ({"value_range": -2.0}, "not a positive number"),
         ({"base": "middle"}, "not one of data, zero or a row index"),
