@@ -285,7 +285,7 @@ def test_encoder_means_of_1e38_are_projected(capsys, tmp_path, handset_data, han
     # diag(1e38)·x has x's geometry scaled: its projection keeps exactly x's neighbourhoods.
     x = handset_images.reshape(len(handset_images), -1).astype(np.float64)
     expected, _ = trustworthiness_score(x, pca_embedding(x), k=10, subsample=2000, seed=0)
-    assert json.loads(out)["trustworthiness"]["value"] == pytest.approx(expected, abs=1e-3)
+    assert json.loads(out)["results"]["trustworthiness"]["value"] == pytest.approx(expected, abs=1e-3)
 
 
 @pytest.mark.parametrize("metrics", ["sap", "unsupervised", "mig"])
@@ -319,4 +319,4 @@ def test_a_plugin_whose_encode_returns_numpy(capsys, tmp_path, handset_data, han
     status, out, err = run(capsys, *args, "--out", tmp_path / "o", "--json")
     assert status == 0, err
     expected = per_dimension_kl(*handset_posterior(handset_images))
-    np.testing.assert_allclose(json.loads(out)["kl"]["per_dim"], expected, rtol=1e-5)
+    np.testing.assert_allclose(json.loads(out)["results"]["kl"]["per_dim"], expected, rtol=1e-5)
