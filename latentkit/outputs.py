@@ -219,10 +219,16 @@ def output_set(out_dir: str | os.PathLike[str], stem: str) -> Iterator[OutputSet
     On an exception (Ctrl-C and SIGTERM included) nothing in ``out_dir`` changes and the
     staging folder is removed. See the module docstring for the guarantees.
     """
+    from contextlib import ExitStack
+
     out = prepare_out_dir(out_dir)
-    recover(out)
-    outputs = OutputSet(out, stem)
-    with _flocked(outputs.staging):
+    with ExitStack() as held:
+        # Clean up, create the staging folder and lock it in one step under the folder lock, so a
+        # concurrent run's recovery never sees this run's folder unlocked (and takes it for stale).
+        with _flocked(out):
+            _recover_locked(out)
+            outputs = OutputSet(out, stem)
+            held.enter_context(_flocked(outputs.staging))
         try:
             yield outputs
             outputs.commit()

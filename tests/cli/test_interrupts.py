@@ -41,12 +41,16 @@ def _wait_for_staging(folder: Path, process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def codes_file(tmp_path):
-    rng = np.random.default_rng(0)
-    factors = rng.integers(0, 4, (400, 2))
-    path = tmp_path / "codes.npz"
-    np.savez(path, codes=factors + rng.normal(0, 0.1, factors.shape), factors=factors)
-    return path
+def codes_files(tmp_path):
+    """Two codes files with different codes: the runs' sets differ in every file (MIG ignores the seed)."""
+    paths = []
+    for k in range(2):
+        rng = np.random.default_rng(k)
+        factors = rng.integers(0, 4, (400, 2))
+        path = tmp_path / f"codes{k}.npz"
+        np.savez(path, codes=factors + rng.normal(0, 0.1 + 0.2 * k, factors.shape), factors=factors)
+        paths.append(path)
+    return paths
 
 
 CASES = [  # command args, signal, when
@@ -60,15 +64,15 @@ CASES = [  # command args, signal, when
 
 
 @pytest.mark.parametrize(("args", "sig", "when"), CASES, ids=[f"{c[0][0]}-{c[1].name}-{c[2]}" for c in CASES])
-def test_a_signal_leaves_the_old_or_the_new_complete_set(tmp_path, mlp_vae_checkpoint, codes_file, args, sig, when):
+def test_a_signal_leaves_the_old_or_the_new_complete_set(tmp_path, mlp_vae_checkpoint, codes_files, args, sig, when):
     seed = random.randrange(10**6)
     rng = random.Random(seed)
     out = tmp_path / "out"
-    args = [a.format(vae=mlp_vae_checkpoint, codes=codes_file) for a in args] + ["--out", str(out)]
-    first = _start([*args, "--seed", "1"])
+    runs = [[a.format(vae=mlp_vae_checkpoint, codes=codes) for a in args] + ["--out", str(out)] for codes in codes_files]
+    first = _start([*runs[0], "--seed", "1"])
     assert first.wait() == 0, first.stderr.read()
     old = _files(out)
-    second = _start([*args, "--seed", "2"])
+    second = _start([*runs[1], "--seed", "2"])
     if when == "writing":
         _wait_for_staging(out, second)
         time.sleep(rng.uniform(0, 0.05))
