@@ -1172,7 +1172,13 @@ def main(argv: list[str] | None = None) -> int:
     with its fix) and usage errors are exit 2 with one line; SIGINT is 130 and SIGTERM 143 (after
     the command's cleanup, with one "interrupted" line); anything else is a bug: exit 70.
     """
-    with _catch_signals() as catcher:
+    import warnings
+
+    with _catch_signals() as catcher, warnings.catch_warnings():
+        if "--debug" not in (sys.argv[1:] if argv is None else argv):
+            # Library warnings (numpy overflow, Pillow, scikit-learn) are not for the user's stderr: the
+            # problems they point at are reported in the result's notes or refused with one line.
+            warnings.simplefilter("ignore")
         status = _run(argv)
         if catcher.signum is not None:  # typer turns KeyboardInterrupt into a quiet exit 130
             _console(stderr=True).print("interrupted", markup=False)

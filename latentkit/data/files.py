@@ -9,6 +9,7 @@ read one key at a time. Everything wrong with a file is a one-line
 from __future__ import annotations
 
 import struct
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -251,8 +252,10 @@ def _png_header(path: Path) -> tuple[tuple[int, int], str]:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            size, mode = image.size, image.mode
+        with warnings.catch_warnings():  # latentkit checks the size itself, below, with a one-line error
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                size, mode = image.size, image.mode
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise LatentkitError(f"{path} is not a readable PNG image", fix="replace or remove the file") from exc
     if size[0] * size[1] > MAX_IMAGE_PIXELS:

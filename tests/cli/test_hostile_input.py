@@ -320,3 +320,17 @@ def test_a_plugin_whose_encode_returns_numpy(capsys, tmp_path, handset_data, han
     assert status == 0, err
     expected = per_dimension_kl(*handset_posterior(handset_images))
     np.testing.assert_allclose(json.loads(out)["results"]["kl"]["per_dim"], expected, rtol=1e-5)
+
+
+def test_a_png_between_pillows_warning_and_error_limits_is_refused_without_a_warning(capsys, tmp_path, mlp_vae_checkpoint):
+    """Found by the fuzzer: 5000x20000 pixels made Pillow print a DecompressionBombWarning before the error."""
+    import warnings
+
+    from tests.fuzzing import png_bytes
+
+    folder = tmp_path / "pngs"
+    folder.mkdir()
+    (folder / "wide.png").write_bytes(png_bytes(5000, 20000, colour_type=2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # a warning shown once per process must show here too
+        one_line_error(capsys, "kl-report", mlp_vae_checkpoint, "--data", folder, "--out", tmp_path / "out", contains="wide.png")
