@@ -12,7 +12,8 @@ by hand: ``AutoencoderKL.from_pretrained(folder)``, then per batch
 A third side runs the plain loop after latentkit's allocator setting (``retain_freed_memory``),
 which latentkit applies in every encoding pass: it separates that setting's effect (glibc stops
 returning freed activation buffers, so batches stop faulting in fresh pages) from latentkit's
-own overhead.
+own overhead. A fourth adds latentkit's thread choice (latentkit.threads: one thread for small
+images), so the remaining difference is latentkit's own work.
 Each measurement runs in a fresh process (so neither side inherits the other's allocator or
 thread state) and times the job inside it, after the imports; rounds are
 interleaved, best of three. The printed figure is images/s and latentkit's ratio to the
@@ -71,9 +72,19 @@ def plain_loop_retained(folder: Path, data: Path, batch_size: int) -> float:
     return plain_loop(folder, data, batch_size)
 
 
+def plain_loop_tuned(folder: Path, data: Path, batch_size: int) -> float:
+    """The plain loop with both of latentkit's process settings: the allocator and its thread
+    choice for these images (latentkit.threads): what is left is latentkit's own overhead."""
+    from latentkit.threads import use_threads_for
+
+    use_threads_for((3, 16, 16))
+    return plain_loop_retained(folder, data, batch_size)
+
+
 WORKERS = {
     "plain loop": plain_loop,
     "plain loop, allocator": plain_loop_retained,
+    "plain loop, tuned": plain_loop_tuned,
     "latentkit kl-report": latentkit_kl,
 }
 
