@@ -37,7 +37,10 @@ class Figure:
     reader: Callable[[Any], Any] | None = None  # applied to the value at ``path``
 
     def read(self, document: dict[str, Any]) -> Any:
-        """This figure's value in ``document`` (a command's JSON document of this figure's command)."""
+        """This figure's value in ``document``: a JSON document of this figure's command, or a
+        ``latentkit report`` document (which holds each command's results under ``results.<section>``)."""
+        if document.get("schema") == "latentkit.report":
+            document = _report_block(document, self)
         if document.get("schema") != f"latentkit.{self.command}":
             raise KeyError(f"{self.name} is not in a {document.get('schema')} document")
         value: Any = document["results"]
@@ -46,6 +49,22 @@ class Figure:
                 raise KeyError(f"{self.name} is missing from this {self.command} document")
             value = value[key]
         return self.reader(value) if self.reader is not None and value is not None else value
+
+
+# where a ``latentkit report`` document keeps each command's settings and results
+_REPORT_SECTIONS = {"kl-report": "kl", "disentangle": "disentangle", "interpolate": "interpolate",
+                    "traverse": "traverse", "umap": "projection"}  # fmt: skip
+
+
+def _report_block(document: dict[str, Any], fig: Figure) -> dict[str, Any]:
+    """The part of a report document that ``fig``'s command wrote, in that command's own layout."""
+    block = (document.get("results") or {}).get(_REPORT_SECTIONS.get(fig.command, ""))
+    if not isinstance(block, dict):
+        raise KeyError(f"{fig.name} is missing from this report (its {fig.command} analysis did not run)")
+    method = (block.get("settings") or {}).get("method")
+    if fig.command == "umap" and method not in (None, "umap"):
+        raise KeyError(f"{fig.name} is missing from this report (its projection is {method}, not umap)")
+    return {"schema": f"latentkit.{fig.command}", "results": block.get("results") or {}}
 
 
 def _interpolate_figures() -> list[Figure]:

@@ -21,6 +21,31 @@ class Prepared:
     source: Any | None  # the whole data source (None: a GAN analysed without data)
     bank: Any | None  # CodeBank of the encoded rows (None for a GAN)
 
+    @classmethod
+    def encode(
+        cls,
+        checkpoint: Any,
+        source: Any,
+        rows: np.ndarray,
+        *,
+        seed: int,
+        batch_size: int,
+        device: str,
+        progress: Callable[[int], None] | None = None,
+        store: Callable[[Callable[[], Any]], Any] | None = None,
+    ) -> Prepared:
+        """The one encoding pass over ``source``'s sorted ``rows`` (posterior samples seeded with ``seed``,
+        as kl-report draws them). ``store(encode)`` may answer instead of ``encode()`` (a codes cache)."""
+        from latentkit.encode import CodeBank, encode_subset
+
+        def encode() -> Any:
+            return encode_subset(
+                checkpoint.model, source, rows, batch_size=batch_size, device=device, sample_seed=seed, progress=progress
+            )
+
+        encoded = encode() if store is None else store(encode)
+        return cls(checkpoint, source, CodeBank(checkpoint.model, source, encoded, batch_size=batch_size, device=device))
+
     def rows_of(self, source: Any) -> np.ndarray | None:
         """The rows of the whole source that ``source`` holds (it, or a Subset of it), else None."""
         if source is self.source:

@@ -1,10 +1,10 @@
 """``latentkit check``: gate a checkpoint on rules over catalogue figures, for CI.
 
 Only the analyses the rules need run (:class:`Analyses`), each at most once,
-so each encoding pass runs at most once: KL rules cost one ``kl-report`` pass,
-disentanglement rules one encoding of ``--n`` observations and only the metrics
-named. A baseline (another checkpoint, or a JSON document saved earlier) gives
-relative rules their reference values. The result renders as a table, JSON,
+over one shared encoding pass of the checkpoint (as ``report`` shares one), and
+disentanglement rules compute only the metrics named. A baseline (another
+checkpoint, analysed in its own single pass, or a JSON document saved earlier,
+a ``latentkit report`` included) gives relative rules their reference values. The result renders as a table, JSON,
 JUnit XML, GitHub Actions annotations and a Markdown summary.
 """
 
@@ -20,6 +20,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from latentkit.catalogue import Figure
+from latentkit.defaults import COLLAPSE_CHECK_N, DISENTANGLE_N, TRAVERSE_N, UMAP_N
 from latentkit.envelope import checkpoint_block, envelope
 from latentkit.errors import LatentkitError
 from latentkit.options import DataSelection, ModelInput, flag, provenance
@@ -28,15 +29,22 @@ from latentkit.rules import Rule, find_rules_file, parse_rules, read_rules_file
 Progress = Callable[[str], Callable[[int], Callable[[int], None]] | None]
 
 
+# the rows each analysis encodes by default (None: every row), as its command chooses them
+_DEFAULT_ROWS = {"kl-report": None, "disentangle": DISENTANGLE_N, "traverse": TRAVERSE_N, "umap": UMAP_N,
+                 "interpolate": COLLAPSE_CHECK_N}  # fmt: skip
+
+
 class Analyses:
     """Encode once, analyse many: the figures of one checkpoint, each analysis run at most once.
 
     ``values(figures)`` groups the figures by the analysis that produces them
     (``kl``, ``disentangle:<metric>`` — all disentanglement metrics in one run
-    over one encoding — ``interpolate``, ``traverse``, ``umap``), runs each
-    group's command in memory (``write=False``) once, and reads the values out
-    of its JSON document with the catalogue. ``documents`` keeps every document
-    produced, for reports and for the notes.
+    over one encoding — ``interpolate``, ``traverse``, ``umap``), opens the
+    checkpoint and encodes the union of the rows those analyses choose in one
+    pass (a :class:`~latentkit.commands._prepared.Prepared`, as ``report``
+    shares), runs each group's command on it in memory (``write=False``) once,
+    and reads the values out of its JSON document with the catalogue.
+    ``documents`` keeps every document produced, for reports and for the notes.
     """
 
     def __init__(self, model: ModelInput, selection: DataSelection, *, progress: Progress | None = None) -> None:
@@ -45,14 +53,36 @@ class Analyses:
         self.progress = progress
         self.documents: dict[str, dict[str, Any]] = {}
         self.runs: list[str] = []  # the analyses run, in order (at most once each)
+        self.prepared: Any | None = None
 
     def _common(self) -> dict[str, Any]:
         m, s = self.model, self.selection
         return {
             "data": s.data, "seed": s.seed, "batch_size": m.batch_size, "device": m.device, "plugin": m.plugin,
             "config": m.config, "plugin_files": m.plugin_files, "strip_prefix": m.strip_prefix,
-            "trust_pickles": m.trust_pickles, "write": False,
+            "trust_pickles": m.trust_pickles, "write": False, "prepared": self.prepared,
         }  # fmt: skip
+
+    def _prepare(self, commands: Sequence[str]) -> Any:
+        """The checkpoint opened once and, for a VAE, the union of the commands' rows encoded in one pass."""
+        import numpy as np
+
+        from latentkit.commands._prepared import Prepared
+
+        ckpt = self.model.open()
+        if ckpt.kind != "vae":
+            return Prepared(ckpt, self.selection.open(ckpt) if self.selection.data is not None else None, None)
+        source = self.selection.open(ckpt)
+        rows = np.zeros(0, dtype=np.int64)
+        for command in commands:
+            chosen = self.selection.rows(len(source), default=_DEFAULT_ROWS[command], name=source.name)
+            rows = np.union1d(rows, chosen).astype(np.int64)
+        progress = self.progress("encode") if self.progress else None
+        m = self.model
+        return Prepared.encode(
+            ckpt, source, rows, seed=self.selection.seed, batch_size=m.batch_size, device=m.device,
+            progress=progress(len(rows)) if progress else None,
+        )  # fmt: skip
 
     def _run(self, command: str, metrics: Sequence[str] = ()) -> dict[str, Any]:
         progress = self.progress(command) if self.progress else None
@@ -90,9 +120,11 @@ class Analyses:
             metrics = needed.setdefault(fig.command, [])
             if fig.analysis.startswith("disentangle:") and fig.analysis.split(":", 1)[1] not in metrics:
                 metrics.append(fig.analysis.split(":", 1)[1])
-        for command, metrics in needed.items():
-            if command not in self.documents:
-                self.documents[command] = self._run(command, metrics)
+        missing = [command for command in needed if command not in self.documents]
+        if missing and self.prepared is None:
+            self.prepared = self._prepare(missing)
+        for command in missing:
+            self.documents[command] = self._run(command, needed[command])
         return {fig.name: fig.read(self.documents[fig.command]) for fig in figures}
 
 
@@ -195,7 +227,7 @@ def baseline_values(
 
     ``path`` is a checkpoint (analysed like the candidate, on the same data) or
     a JSON document saved earlier: a ``latentkit check`` result (its measured
-    figures), or any command's JSON (read with the catalogue).
+    figures), a ``latentkit report`` or any command's JSON (read with the catalogue).
     """
     relative = [r for r in rules if r.needs_baseline]
     if path.suffix.lower() == ".json":
@@ -216,7 +248,7 @@ def baseline_values(
             except KeyError:
                 raise LatentkitError(
                     f"baseline {path} ({document.get('schema')}) does not hold {rule.name}",
-                    fix=f"save the baseline with `latentkit check` on the same rules, or `latentkit {rule.figure.command} --json`",
+                    fix=f"save the baseline with `latentkit check` on the same rules, `latentkit report`, or `latentkit {rule.figure.command} --json`",
                 ) from None
         return {name: value for name, value in _rule_values(relative, values).items()}
     base_model = dataclasses.replace(model, checkpoint=path)

@@ -175,8 +175,7 @@ def report(
     if is_vae:
         source = selection.open(ckpt)
         rows = selection.rows(len(source), default=REPORT_N, name=source.name)
-        bank = _encode_once(ckpt, source, data_spec, rows, seed, batch_size, device, plugin_files, cache, result)
-        prepared = Prepared(ckpt, source, bank)
+        prepared = _encode_once(ckpt, source, data_spec, rows, seed, batch_size, device, plugin_files, cache, result)
     else:
         if n is not None and data_spec is None:
             raise LatentkitError("--n needs data to choose rows from", fix="pass --data, or drop --n")
@@ -218,19 +217,18 @@ def _encode_once(
     result: Report,
 ) -> Any:
     from latentkit.codes_cache import cached_encode
-    from latentkit.encode import CodeBank, encode_subset
+    from latentkit.commands._prepared import Prepared
 
     key, slot = codes_cache_key(
         ckpt, spec, rows, seed=seed, batch_size=batch_size, device=device, plugin_files=plugin_files
     )
-    encoded, outcome = cached_encode(
-        key,
-        slot,
-        lambda: encode_subset(ckpt.model, source, rows, batch_size=batch_size, device=device, sample_seed=seed),
-        enabled=cache,
-    )
-    result.cache_note, result.cache_hit = outcome.note, outcome.hit
-    return CodeBank(ckpt.model, source, encoded, batch_size=batch_size, device=device)
+
+    def store(encode: Callable[[], Any]) -> Any:
+        encoded, outcome = cached_encode(key, slot, encode, enabled=cache)
+        result.cache_note, result.cache_hit = outcome.note, outcome.hit
+        return encoded
+
+    return Prepared.encode(ckpt, source, rows, seed=seed, batch_size=batch_size, device=device, store=store)
 
 
 @dataclass

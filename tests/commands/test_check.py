@@ -167,3 +167,61 @@ def test_the_ci_workflow_commands_run_as_written(tmp_path, monkeypatch, capsys):
         assert code == 0, out + err
     suite = ElementTree.parse(tmp_path / "latentkit-check.xml").getroot().find("testsuite")
     assert suite.get("tests") == "3" and suite.get("failures") == "0"
+
+
+def _counting_encoder(monkeypatch) -> list[int]:
+    """Rows through every opened model's encoder, one entry per call, however the commands reach it."""
+    from latentkit.options import ModelInput as Input
+
+    seen: list[int] = []
+    opened = Input.open
+
+    def open_counting(self):
+        ckpt = opened(self)
+        encode = ckpt.model.encode
+
+        def counting(x):
+            seen.append(int(x.shape[0]))
+            return encode(x)
+
+        ckpt.model.encode = counting
+        return ckpt
+
+    monkeypatch.setattr(Input, "open", open_counting)
+    return seen
+
+
+def test_kl_and_mig_rules_share_one_encoding_pass_and_match_the_commands(tmp_path, monkeypatch):
+    from latentkit.commands.disentangle import disentangle
+    from latentkit.commands.kl_report import kl_report
+    from tests.commands.test_report import FAST, _factor_checkpoint
+
+    checkpoint = _factor_checkpoint(tmp_path)  # 400 rows with two factors
+    plugins = FAST["plugin_files"]
+    seen = _counting_encoder(monkeypatch)
+    result = check(
+        checkpoint, require=["kl.total >= 0", "active_units >= 1", "mig >= 0"], n=200, plugin_files=plugins, cwd=tmp_path
+    )
+    assert result.analyses == ["kl-report", "disentangle"]
+    assert sum(seen) == 200  # the 200 rows once, not once per analysis
+    measured = result.document["results"]["figures"]
+    seen.clear()
+    alone_kl = kl_report(checkpoint, n=200, plugin_files=plugins, write=False)
+    alone_mig = disentangle(checkpoint, metrics="mig", n=200, plugin_files=plugins, write=False)
+    assert sum(seen) == 400  # each command alone encodes the rows itself
+    assert measured["kl.total"] == alone_kl.total
+    assert measured["active_units"] == alone_kl.active_units
+    assert measured["mig"] == alone_mig.document["results"]["scores"]["mig"]
+
+
+def test_a_baseline_checkpoint_gets_its_own_single_pass(tmp_path, monkeypatch):
+    from tests.commands.test_report import FAST, _factor_checkpoint
+
+    checkpoint = _factor_checkpoint(tmp_path)
+    seen = _counting_encoder(monkeypatch)
+    result = check(
+        checkpoint, require=["kl.total <= baseline", "mig >= baseline"], baseline=checkpoint, n=100,
+        plugin_files=FAST["plugin_files"], cwd=tmp_path,
+    )  # fmt: skip
+    assert result.passed and sum(seen) == 200  # 100 rows for the candidate, 100 for the baseline
+

@@ -186,3 +186,23 @@ def test_cli_report_writes_the_page_and_refuses_bad_settings_before_work(
     assert code == 0, err
     assert json.loads(out)["schema"] == "latentkit.report"
     assert f"wrote {tmp_path / 'out' / 'report.html'}" in err and "active units: 3/4" in err
+
+
+def test_a_saved_report_is_a_check_baseline(factor_report, tmp_path):
+    from latentkit.catalogue import figure
+    from latentkit.commands.check import check
+
+    checkpoint, result = factor_report
+    path = tmp_path / "report.json"
+    path.write_text(result.to_json())
+    results = json.loads(path.read_text())["results"]
+    rules = ["kl.total <= baseline", "active_units >= baseline", "mig >= baseline - 0.01"]
+    checked = check(checkpoint, require=rules, baseline=path, plugin_files=FAST["plugin_files"], cwd=tmp_path)
+    assert [o.baseline for o in checked.outcomes] == [
+        results["kl"]["results"]["kl"]["total"],
+        results["kl"]["results"]["active_units"],
+        results["disentangle"]["results"]["scores"]["mig"],
+    ]
+    assert checked.passed  # the same checkpoint and rows as the report: the same values
+    with pytest.raises(KeyError, match="its projection is pca, not umap"):  # a PCA trustworthiness is not UMAP's
+        figure("umap.trustworthiness").read(json.loads(path.read_text()))
