@@ -153,4 +153,5 @@ REPORT_DCI_MODEL = "fast"  # LightGBM DCI: within 0.02 of the reference, and fas
 MAX_IMAGE_PIXELS = 4096 * 4096  # an input image larger than this is refused (decompression bombs)
 MAX_STEPS = 1_000  # --steps of interpolate and traverse
 MAX_PAIRS = 1_000  # --pairs of interpolate
+MAX_PATH_POINTS = 10_000  # --pairs × --steps of interpolate: decoded images (per mode) stay in memory together
 MAX_SEED = 2**32 - 1  # numpy's and torch's seeds are unsigned 32-bit

@@ -44,6 +44,7 @@ from latentkit.analysis.path_metrics import path_norms, path_smoothness, prior_n
 from latentkit.commands._common import default_out_dir
 from latentkit.defaults import (
     MAX_PAIRS,
+    MAX_PATH_POINTS,
     MAX_STEPS,
     ACTIVE_THRESHOLD,
     BATCH_SIZE,
@@ -150,11 +151,21 @@ def check_settings(mode: str, steps: int, pairs: int | None, from_index: Sequenc
             )
         if len(from_index) > MAX_PAIRS:
             raise LatentkitError(f"{len(from_index)} --from/--to pairs, more than {MAX_PAIRS}", fix="ask for fewer paths")
+        _check_path_points(len(from_index), steps)
         return len(from_index)
     pairs = INTERPOLATE_PAIRS if pairs is None else pairs
     if not 1 <= pairs <= MAX_PAIRS:
         raise LatentkitError(f"--pairs {pairs} is outside 1..{MAX_PAIRS}", fix=f"pass --pairs between 1 and {MAX_PAIRS}")
+    _check_path_points(pairs, steps)
     return pairs
+
+
+def _check_path_points(pairs: int, steps: int) -> None:
+    if pairs * steps > MAX_PATH_POINTS:
+        raise LatentkitError(
+            f"{pairs} paths × {steps} steps = {pairs * steps:,} decoded points, more than {MAX_PATH_POINTS:,}",
+            fix="ask for fewer --pairs or --steps",
+        )
 
 
 def path_metrics(codes: np.ndarray, images: np.ndarray, latent_dim: int) -> dict[str, Any]:
