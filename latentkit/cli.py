@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -112,6 +112,9 @@ NOpt = Annotated[
 ]
 BatchOpt = Annotated[int, typer.Option("--batch-size", help="Items per batch (the default is the fastest measured on CPU).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")]
+WorkersOpt = Annotated[
+    int, typer.Option("--workers", help="Processes reading batches ahead of the model (0: read in the main process).")
+]
 PluginOpt = Annotated[Optional[str], typer.Option("--plugin", help="Plugin that builds the model (overrides the checkpoint).")]
 ConfigOpt = Annotated[
     Optional[str], typer.Option("--config", help="Model config: a JSON file, or inline JSON (overrides the checkpoint).")
@@ -313,8 +316,10 @@ def _main_options(
     """See what the latent space of a trained VAE or GAN really does."""
     from latentkit.threads import request_threads
 
+    from latentkit import distributed
+
     state.debug = debug
-    state.quiet = quiet
+    state.quiet = quiet or not distributed.is_main()  # under torchrun only rank 0 draws progress
     request_threads(threads)
 
 
@@ -410,6 +415,7 @@ def kl_report(
     n: NOpt = None,
     seed: SeedOpt = defaults.SEED,
     device: DeviceOpt = defaults.DEVICE,
+    workers: WorkersOpt = defaults.WORKERS,
     plugin: PluginOpt = None,
     config: ConfigOpt = None,
     plugin_file: PluginFileOpt = None,
@@ -432,6 +438,7 @@ def kl_report(
             n=n,
             seed=seed,
             device=device,
+            workers=workers,
             plugin=plugin,
             config=_config(config),
             plugin_files=plugin_file or (),
@@ -883,6 +890,7 @@ def disentangle(
     seed: SeedOpt = defaults.SEED,
     batch_size: BatchOpt = defaults.BATCH_SIZE,
     device: DeviceOpt = defaults.DEVICE,
+    workers: WorkersOpt = defaults.WORKERS,
     plugin: PluginOpt = None,
     config: ConfigOpt = None,
     plugin_file: PluginFileOpt = None,
@@ -912,6 +920,7 @@ def disentangle(
             out=out,
             batch_size=batch_size,
             device=device,
+            workers=workers,
             plugin=plugin,
             config=_config(config),
             plugin_files=plugin_file or (),
@@ -1192,16 +1201,25 @@ def _run(argv: list[str] | None) -> int:
     except ImportError:  # pragma: no cover - depends on the installed typer
         from click import ClickException
 
+    from latentkit import distributed
     from latentkit.allocator import retain_freed_memory
 
     retain_freed_memory()  # before torch allocates anything
     argv = hoist_global_flags(list(sys.argv[1:] if argv is None else argv))
+    follower = distributed.world_size() > 1 and not distributed.is_main()
     try:
-        status = app(args=argv, prog_name="latentkit", standalone_mode=False)
+        if follower:  # under torchrun only rank 0 prints; the others share the encoding and leave
+            with open(os.devnull, "w") as devnull, redirect_stdout(devnull):
+                status = app(args=argv, prog_name="latentkit", standalone_mode=False)
+        else:
+            status = app(args=argv, prog_name="latentkit", standalone_mode=False)
+    except distributed.FollowerDone as exc:
+        return exc.exit_code
     except LatentkitError as exc:
         if state.debug:
             _console(stderr=True).print_exception()
-        message = f"error: {exc.message}" + (f" — {exc.fix}" if exc.fix else "")
+        where = f"rank {distributed.rank()}: " if follower else ""
+        message = f"error: {where}{exc.message}" + (f" — {exc.fix}" if exc.fix else "")
         _console(stderr=True).print(message, markup=False, soft_wrap=True)
         return ExitCode.USAGE
     except typer.Exit as exc:

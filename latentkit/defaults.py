@@ -15,6 +15,10 @@ DEVICE = "cpu"
 # 5-7k because glibc mapped fresh pages for each batch's buffers; latentkit.allocator now
 # keeps freed memory, so batch size changes little above 64.
 BATCH_SIZE = 64
+# Processes reading batches ahead of the model (DataLoader workers); 0 = read in the main process.
+# On 2 CPU cores reading shapes costs ~1% of an encoding pass (benchmarks/bench_kl_report.py),
+# so workers pay off only where decoding files or a GPU makes reading the bottleneck.
+WORKERS = 0
 OUT_ROOT = "latentkit-out"  # outputs go to OUT_ROOT/<checkpoint stem>-<hash>/ unless --out
 OUT_DIR_HASH_CHARS = 6  # hex digits of the SHA-256 of the checkpoint's absolute path in that folder name
 FIGURE_FORMAT = "png"

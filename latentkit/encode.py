@@ -11,6 +11,7 @@ encoder's output.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from latentkit.allocator import retain_freed_memory
 from latentkit.analysis.latent_scale import LatentSampleStats
 from latentkit.analysis.layout import LatentLayout
 from latentkit.analysis.moments import RunningMoments
-from latentkit.defaults import SCALE_SUBSAMPLE, SPATIAL_CODES
+from latentkit.defaults import SCALE_SUBSAMPLE, SPATIAL_CODES, WORKERS
 from latentkit.errors import LatentkitError
 
 Progress = Callable[[int], None]  # called with the number of items just processed
@@ -118,10 +119,65 @@ def reduce_codes(means: np.ndarray, layout: LatentLayout, spatial: str) -> np.nd
     return layout.channel_mean(means).astype(means.dtype, copy=False)
 
 
-def _to_device_batch(x: np.ndarray, device: Any) -> Any:
+def _to_device_batch(x: Any, device: Any) -> Any:
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(x)).to(device)
+    from latentkit.distributed import local_device
+
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(np.ascontiguousarray(x))
+    return x.to(local_device(device), non_blocking=x.is_pinned())
+
+
+class _BatchesOf:
+    """Batch ``i`` of a source (rows i·B .. (i+1)·B−1) as a torch Dataset item, read in a worker.
+
+    An error a worker meets is handed back as a value and raised in the main
+    process as it is (a DataLoader would wrap it in a traceback-laden message).
+    """
+
+    def __init__(self, source: Any, batch_size: int) -> None:
+        self.source, self.batch_size = source, batch_size
+
+    def __len__(self) -> int:
+        return -(-len(self.source) // self.batch_size)
+
+    def __getitem__(self, i: int) -> tuple[Any, np.ndarray] | LatentkitError:
+        import torch
+
+        index = np.arange(i * self.batch_size, min((i + 1) * self.batch_size, len(self.source)), dtype=np.int64)
+        try:
+            return torch.from_numpy(np.ascontiguousarray(self.source.get(index))), index
+        except LatentkitError as exc:
+            return exc
+
+
+def _batches(source: Any, batch_size: int, *, workers: int, device: str) -> Any:
+    """(images, index) per batch: read here, or by ``workers`` processes ahead of the model.
+
+    With workers, batches are read (``shapes`` rendered, files decoded and scaled)
+    in parallel with the encoder, in order; on CUDA they land in pinned memory so
+    the copy to the GPU does not block.
+    """
+    if workers == 0:
+        for batch in source.batches(batch_size):
+            yield batch.x, batch.index
+        return
+    import multiprocessing
+
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(
+        _BatchesOf(source, batch_size),
+        batch_size=None,  # items are whole batches
+        num_workers=workers,
+        pin_memory=str(device).startswith("cuda"),
+        multiprocessing_context=multiprocessing.get_context("fork") if hasattr(os, "fork") else None,
+    )
+    for item in loader:
+        if isinstance(item, LatentkitError):
+            raise item
+        yield item
 
 
 _MAX_ABS_MEAN = 1e100  # μ² summed over many rows stays far below float64's 1.8e308
@@ -209,26 +265,6 @@ def _same_layout(layout: LatentLayout | None, mu: np.ndarray) -> LatentLayout:
     return found
 
 
-def posterior_means(
-    model: Any, images: np.ndarray, *, batch_size: int, device: str = "cpu", spatial: str = "flatten"
-) -> np.ndarray:
-    """Posterior means μ(x) of an in-memory batch of images, encoded ``batch_size`` at a time.
-
-    (N, C·P) flattened, or (N, C) with ``spatial="channel-mean"`` (see :func:`reduce_codes`).
-    """
-    import torch
-
-    retain_freed_memory()
-    parts: list[np.ndarray] = []
-    layout = None
-    with torch.inference_mode():
-        for start in range(0, len(images), batch_size):
-            mu, _ = _encode_batch(model, images[start : start + batch_size], device, start)
-            layout = _same_layout(layout, mu)
-            parts.append(reduce_codes(mu.reshape(len(mu), -1), layout, spatial).astype(np.float32))
-    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
-
-
 def encode_rows(
     model: Any,
     source: Any,
@@ -285,43 +321,87 @@ def encode_posterior(
     spatial: str = "flatten",
     sample_seed: int | None = None,
     progress: Progress | None = None,
+    workers: int = WORKERS,
 ) -> EncodeResult:
     """Encode every item of ``source`` with ``model.encode`` under ``torch.inference_mode``.
 
     ``keep_means`` keeps the posterior means, reduced per ``spatial`` (see
     :func:`reduce_codes`); ``sample_seed`` also folds seeded posterior samples
     into the statistics (for :func:`~latentkit.analysis.latent_scale.latent_scale`).
+    ``workers`` > 0 reads the batches in that many DataLoader processes, ahead of
+    the model. Under ``torchrun`` the pass is shared over the ranks (see
+    :mod:`latentkit.distributed`): rank 0 gets the merged statistics and the
+    means of every row in source order, and the other ranks leave.
     """
-    import torch
+    from latentkit import distributed
 
     if len(source) == 0:
         raise LatentkitError("the data set is empty", fix="pass --data with at least one item")
     if batch_size < 1:
         raise LatentkitError(f"batch size {batch_size} is not positive", fix="pass --batch-size 1 or more")
+    if workers < 0:
+        raise LatentkitError(f"--workers {workers} is negative", fix="pass 0 (read in the main process) or more")
     reduce_codes(np.zeros((0, 1)), LatentLayout((1,)), spatial)  # refuse an unknown reduction before encoding
+    options = {"batch_size": batch_size, "device": device, "keep_means": keep_means, "spatial": spatial,
+               "sample_seed": sample_seed, "progress": progress, "workers": workers}  # fmt: skip
+    if not distributed.sharding():
+        result = _encode_all(model, source, **options)
+        assert result.stats is not None
+        return result
+    from latentkit.data.source import Subset
+
+    rows = distributed.shard(len(source))
+    local, failure = EncodeResult(None, None, None), None  # type: ignore[arg-type]
+    try:
+        local = _encode_all(model, Subset(source, rows), **options)
+        if local.index is not None:
+            local.index = rows[local.index]
+    except Exception as exc:  # reported by rank 0 for every rank, after the ranks agree on their status
+        failure = exc
+    combined = distributed.combine(local, failure, device)
+    if progress is not None:
+        progress(len(source) - len(rows))  # the other ranks' rows
+    return combined
+
+
+def _encode_all(
+    model: Any,
+    source: Any,
+    *,
+    batch_size: int,
+    device: str,
+    keep_means: bool,
+    spatial: str,
+    sample_seed: int | None,
+    progress: Progress | None,
+    workers: int,
+) -> EncodeResult:
+    """One process's pass over every row of ``source``; statistics None when it has no rows."""
+    import torch
+
     retain_freed_memory()
     stats: PosteriorStats | None = None
     means: list[np.ndarray] = []
     indices: list[np.ndarray] = []
     with torch.inference_mode():
-        for batch in source.batches(batch_size):
-            mu, logvar = _encode_batch(model, batch.x, device, int(batch.index[0]))
+        for x, index in _batches(source, batch_size, workers=workers, device=device):
+            index = np.asarray(index, dtype=np.int64)
+            mu, logvar = _encode_batch(model, x, device, int(index[0]))
             layout = _same_layout(stats.layout if stats is not None else None, mu)
             if stats is None:
                 stats = PosteriorStats.empty(layout, sample_seed=sample_seed)
             flat_mu, flat_logvar = mu.reshape(len(mu), -1), logvar.reshape(len(mu), -1)
-            rows = root_rows(source, batch.index) if sample_seed is not None else None
+            rows = root_rows(source, index) if sample_seed is not None else None
             stats.update(flat_mu, flat_logvar, rows)
             if keep_means:
                 means.append(reduce_codes(flat_mu, layout, spatial).astype(np.float32))
-                indices.append(batch.index)
+                indices.append(index)
             if progress is not None:
-                progress(len(batch.index))
-    assert stats is not None
+                progress(len(index))
     return EncodeResult(
-        stats=stats,
-        means=np.concatenate(means) if keep_means else None,
-        index=np.concatenate(indices) if keep_means else None,
+        stats=stats,  # type: ignore[arg-type]
+        means=(np.concatenate(means) if means else None) if keep_means else None,
+        index=(np.concatenate(indices) if indices else None) if keep_means else None,
     )
 
 
@@ -406,3 +486,48 @@ class CodeBank:
                 self.model, self.source, missing, batch_size=self.batch_size, device=self.device, progress=progress
             )
         return out
+
+
+class RowCodes:
+    """Posterior means of any rows of ``source``, each row encoded at most once per run.
+
+    The β-VAE and FactorVAE samplers draw ~2.9 million observations from the
+    737,280 ``shapes`` combinations with their defaults (722,552 distinct), so
+    most draws repeat; asking here encodes only the rows not seen before (in
+    ``batch_size`` batches) and looks the rest up. Codes are reduced per
+    ``spatial`` (see :func:`reduce_codes`). Memory: a (len(source), D) float32
+    table, whose pages are touched only as rows are filled.
+    """
+
+    def __init__(
+        self, model: Any, source: Any, *, batch_size: int, device: str = "cpu", spatial: str = "flatten",
+        workers: int = WORKERS,
+    ) -> None:  # fmt: skip
+        self.model, self.source, self.batch_size, self.device = model, source, batch_size, device
+        self.spatial, self.workers = spatial, workers
+        self.layout: LatentLayout | None = None
+        self._codes: np.ndarray | None = None
+        self._known = np.zeros(len(source), dtype=bool)
+        self.encoded = 0  # distinct rows run through the encoder so far
+
+    def __call__(self, rows: np.ndarray, progress: Progress | None = None) -> np.ndarray:
+        """Posterior means of ``rows`` (any order, repeats allowed): (len(rows), D) float32."""
+        from latentkit.data.source import Subset
+
+        rows = np.asarray(rows, dtype=np.int64)
+        unique = np.unique(rows)
+        missing = unique[~self._known[unique]]
+        if missing.size:
+            result = encode_posterior(
+                self.model, Subset(self.source, missing), batch_size=self.batch_size, device=self.device,
+                keep_means=True, spatial=self.spatial, progress=progress, workers=self.workers,
+            )  # fmt: skip
+            assert result.means is not None
+            if self._codes is None:
+                self.layout = result.layout
+                self._codes = np.empty((len(self.source), result.means.shape[1]), dtype=np.float32)
+            self._codes[missing] = result.means
+            self._known[missing] = True
+            self.encoded += int(missing.size)
+        assert self._codes is not None
+        return self._codes[rows]

@@ -29,6 +29,7 @@ from latentkit.defaults import (
     OUT_DIR_HASH_CHARS,
     OUT_ROOT,
     SEED,
+    WORKERS,
 )
 from latentkit.errors import LatentkitError
 
@@ -53,6 +54,7 @@ class ModelInput:
     plugin_files: tuple[Path, ...] = field(default=(), metadata=flag("--plugin-file"))
     strip_prefix: str | None = field(default=None, metadata=flag("--strip-prefix"))
     trust_pickles: bool = field(default=False, metadata=flag("--trust-pickles"))
+    workers: int = field(default=WORKERS, metadata=flag("--workers"))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "checkpoint", Path(self.checkpoint))
@@ -61,16 +63,19 @@ class ModelInput:
     def validate(self) -> None:
         if self.batch_size < 1:
             raise LatentkitError(f"--batch-size {self.batch_size} is not positive", fix="pass --batch-size 1 or more")
+        if self.workers < 0:
+            raise LatentkitError(f"--workers {self.workers} is negative", fix="pass 0 (read in the main process) or more")
 
     def open(self) -> Any:
         """Open the model in any known format, with the ``--plugin``/``--config``/``--plugin-file``/
         ``--strip-prefix``/``--trust-pickles`` overrides."""
+        from latentkit.distributed import local_device
         from latentkit.models.formats import open_model
         from latentkit.models.protocols import check_latent_size
 
         opened = open_model(
             self.checkpoint,
-            self.device,
+            local_device(self.device),  # under torchrun, cuda is this rank's own GPU
             plugin=self.plugin,
             config=self.config,
             plugin_files=self.plugin_files,

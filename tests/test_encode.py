@@ -139,3 +139,38 @@ def test_spatial_statistics_with_samples_merge_across_shards_to_those_of_one_pas
     np.testing.assert_array_equal(merged.samples.subsample.values, whole.samples.subsample.values)
     with pytest.raises(ValueError, match="without"):
         whole.merge(encode_posterior(ckpt.model, source, batch_size=64).stats)
+
+
+def test_row_codes_encode_each_distinct_row_once(handset_checkpoint, handset_data, handset_images):
+    from latentkit.encode import RowCodes
+
+    model = load(handset_checkpoint, plugin_files=[HANDSET_PLUGIN]).model
+    seen: list[int] = []
+    encode = model.encode
+    model.encode = lambda x: (seen.append(len(x)), encode(x))[1]
+    codes_of = RowCodes(model, open_data(str(handset_data)), batch_size=16)
+    first = codes_of(np.array([5, 3, 5, 200, 3]))
+    again = codes_of(np.array([200, 7, 5]))
+    mean, _ = handset_posterior(handset_images)
+    np.testing.assert_allclose(first, mean[[5, 3, 5, 200, 3]], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(again, mean[[200, 7, 5]], rtol=1e-6, atol=1e-6)
+    assert sum(seen) == codes_of.encoded == 4  # rows 3, 5, 200, then 7
+
+
+def test_dataloader_workers_give_the_same_pass(handset_checkpoint, handset_data):
+    model = load(handset_checkpoint, plugin_files=[HANDSET_PLUGIN]).model
+    alone = encode_posterior(model, open_data(str(handset_data)), batch_size=40, keep_means=True)
+    read_ahead = encode_posterior(model, open_data(str(handset_data)), batch_size=40, keep_means=True, workers=2)
+    np.testing.assert_array_equal(read_ahead.means, alone.means)
+    np.testing.assert_array_equal(read_ahead.index, alone.index)
+    np.testing.assert_array_equal(read_ahead.stats.kl.mean, alone.stats.kl.mean)
+
+
+def test_a_workers_error_reaches_the_user_as_it_is(handset_checkpoint, tmp_path):
+    model = load(handset_checkpoint, plugin_files=[HANDSET_PLUGIN]).model
+    x = np.random.default_rng(0).random((600, 1, 4, 4)).astype(np.float32)
+    x[599, 0, 1, 1] = np.inf  # the last row: not among the rows checked when the file is opened
+    np.save(tmp_path / "x.npy", x)
+    with pytest.raises(LatentkitError, match="x row 599 contains NaN or inf") as caught:
+        encode_posterior(model, open_data(str(tmp_path / "x.npy")), batch_size=64, workers=2)
+    assert caught.value.fix and "uint8" in caught.value.fix

@@ -45,6 +45,7 @@ from latentkit.defaults import (
     SPATIAL_CODE,
     SPATIAL_CODES,
     TRAIN_FRACTION,
+    WORKERS,
 )
 from latentkit.envelope import checkpoint_block, data_block, envelope
 from latentkit.errors import LatentkitError
@@ -130,18 +131,23 @@ class LookupSampler:
 
 
 class RenderSampler:
-    """A source that renders any factor combination (``shapes``), encoded to posterior means."""
+    """A source that renders every factor combination as one of its rows (``shapes``).
 
-    def __init__(self, renderer: Any, encode: Callable[[np.ndarray], np.ndarray]) -> None:
-        self.factor_sizes = tuple(renderer.factor_sizes)
-        self._renderer = renderer
-        self._encode = encode
+    ``observe`` maps factors to rows (``source.index_of``) and returns their codes
+    through ``codes_of(rows)`` (a :class:`~latentkit.encode.RowCodes`, which
+    encodes each distinct observation once).
+    """
+
+    def __init__(self, source: Any, codes_of: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.factor_sizes = tuple(source.factor_sizes)
+        self._source = source
+        self._codes_of = codes_of
 
     def sample_factors(self, n: int, rng: np.random.RandomState) -> np.ndarray:
         return np.stack([rng.randint(size, size=n) for size in self.factor_sizes], axis=1)
 
     def observe(self, factors: np.ndarray) -> np.ndarray:
-        return self._encode(self._renderer.render(np.asarray(factors)))
+        return self._codes_of(self._source.index_of(np.asarray(factors)))
 
 
 def _binned(factors: np.ndarray, bin_factors: int | None) -> np.ndarray:
@@ -260,6 +266,7 @@ def encode_factor_data(
     progress: Callable[[int], None] | None,
     spatial: str = SPATIAL_CODE,
     prepared: Any | None = None,
+    workers: int = WORKERS,
 ) -> FactorData:
     """Encode ``n`` random observations of ``source`` (posterior means) with their factors.
 
@@ -267,7 +274,7 @@ def encode_factor_data(
     (``spatial="channel-mean"``), or every value (``"flatten"``)."""
     from latentkit.analysis.validation import check_codes_and_factors
     from latentkit.data.source import factors_at
-    from latentkit.encode import encode_codes, posterior_means
+    from latentkit.encode import RowCodes
 
     if getattr(source, "factors", None) is None:
         raise LatentkitError(
@@ -277,27 +284,28 @@ def encode_factor_data(
     rows = DataSelection(None, n, seed).rows(len(source), default=n, name=source.name)
     # The rows are put in random order so that the fixed split gives independent train and test draws.
     rows = rows[np.random.default_rng(seed + 1).permutation(n)]
+    base = getattr(source, "source", source)  # a --limit subset wraps the full source
+    base_rows = getattr(source, "indices", np.arange(len(source)))[rows] if base is not source else rows
+    # Every observation of the run, the samplers' too, is encoded at most once.
+    codes_of = RowCodes(
+        checkpoint.model, base, batch_size=batch_size, device=device, spatial=spatial, workers=workers
+    )
     if prepared is not None:
         codes, layout = prepared.codes_of(rows, spatial=spatial, progress=progress)
     else:
-        codes, layout = encode_codes(
-            checkpoint.model, source, rows, batch_size=batch_size, device=device, spatial=spatial, progress=progress
-        )
+        codes = codes_of(base_rows, progress=progress)
+        layout = codes_of.layout
+        assert layout is not None
     factors = factors_at(source, rows)
     codes, factors = check_codes_and_factors(codes, _binned(factors, bin_factors))
     names = tuple(source.factor_names or _factor_names(None, factors.shape[1]))
-
-    def encode(images: np.ndarray) -> np.ndarray:
-        return posterior_means(checkpoint.model, images, batch_size=batch_size, device=device, spatial=spatial)
-
-    base = getattr(source, "source", source)  # a --limit subset wraps the full source
     sampler, missing = None, None
     if bin_factors:
         missing = "factors were binned, so observations cannot be drawn by factor value"
-    elif hasattr(base, "render"):
-        sampler = RenderSampler(base, encode)
+    elif hasattr(base, "index_of"):
+        sampler = RenderSampler(base, codes_of)
     elif base.factors is not None and LookupSampler.is_full_factorial(base.factors):
-        sampler = LookupSampler(base.factors, lambda idx: encode(base.get(idx)))
+        sampler = LookupSampler(base.factors, codes_of)
     else:
         missing = f"data {source.name} cannot render observations by factor and is not a full factorial set"
     train, test = _split(n)
@@ -427,6 +435,7 @@ def disentangle(
     plugin_files: Sequence[str | Path] = (),
     strip_prefix: str | None = None,
     trust_pickles: bool = False,
+    workers: int = WORKERS,
     figure_format: str = FIGURE_FORMAT,
     dpi: int = FIGURE_DPI,
     progress: Callable[[int], Callable[[int], None]] | None = None,
@@ -453,7 +462,7 @@ def disentangle(
     model = None
     if checkpoint is not None:
         model = ModelInput(
-            checkpoint, device, batch_size, plugin, config, tuple(plugin_files), strip_prefix, trust_pickles
+            checkpoint, device, batch_size, plugin, config, tuple(plugin_files), strip_prefix, trust_pickles, workers
         )
     selection = DataSelection(data, n, seed)
     output = OutputSpec(Path(out) if out is not None else None, figure_format, write, dpi)
@@ -485,7 +494,7 @@ def disentangle(
         callback = progress(count) if progress else None
         factor_data = encode_factor_data(
             ckpt, source, n=count, seed=seed, batch_size=batch_size, device=device, bin_factors=bin_factors,
-            progress=callback, spatial=spatial, prepared=prepared,
+            progress=callback, spatial=spatial, prepared=prepared, workers=workers,
         )  # fmt: skip
     out_dir = prepare_out_dir(out or default_out_dir(codes if codes is not None else checkpoint)) if write else None
     report = score_factor_data(

@@ -45,6 +45,7 @@ from latentkit.defaults import (
     FIGURE_DPI,
     FIGURE_FORMAT,
     SEED,
+    WORKERS,
 )
 from latentkit.envelope import checkpoint_block, data_block, envelope
 from latentkit.errors import LatentkitError
@@ -210,6 +211,7 @@ def kl_report(
     plugin_files: Sequence[str | Path] = (),
     strip_prefix: str | None = None,
     trust_pickles: bool = False,
+    workers: int = WORKERS,
     figure_format: str = FIGURE_FORMAT,
     dpi: int = FIGURE_DPI,
     write: bool = True,
@@ -227,7 +229,7 @@ def kl_report(
     JSON and the figure go to ``out`` (default ``latentkit-out/<stem>-<hash>/``).
     """
     model = ModelInput(
-        checkpoint, device, batch_size, plugin, config, tuple(plugin_files), strip_prefix, trust_pickles
+        checkpoint, device, batch_size, plugin, config, tuple(plugin_files), strip_prefix, trust_pickles, workers
     )
     selection = DataSelection(data, n, seed)
     output = OutputSpec(Path(out) if out is not None else None, figure_format, write, dpi)
@@ -246,8 +248,9 @@ def kl_report(
     if result is None:
         callback = progress(len(source)) if progress else None
         result = encode_posterior(
-            ckpt.model, source, batch_size=batch_size, device=device, sample_seed=seed, progress=callback
-        )
+            ckpt.model, source, batch_size=batch_size, device=device, sample_seed=seed, progress=callback,
+            workers=workers,
+        )  # fmt: skip
     stats = result.stats
     layout = stats.layout
     unit = "channel" if layout.kind == "spatial" else "dimension"
