@@ -42,10 +42,11 @@ def make_checkpoint(folder: Path) -> Path:
 def run(ckpt: Path, n: int, procs: int, out: Path) -> float:
     cores = os.cpu_count() or 1
     env = {**os.environ, "OMP_NUM_THREADS": str(max(1, cores // procs)), "PYTHONPATH": str(ROOT)}
-    command = [PY, "-m", "latentkit", "-q", "kl-report", str(ckpt), "--data", "shapes", "--limit", str(n),
+    command = [PY, "-m", "latentkit", "-q", "kl-report", str(ckpt), "--data", "shapes", "--n", str(n),
                "--out", str(out), "--json"]  # fmt: skip
     if procs > 1:
-        command[1:3] = ["-m", "torch.distributed.run", "--nproc-per-node", str(procs), "-m", "latentkit"]
+        # "--" hands the rest to latentkit: torchrun's parser would take --n for one of its options.
+        command[1:3] = ["-m", "torch.distributed.run", "--nproc-per-node", str(procs), "-m", "latentkit", "--"]
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True, env=env)
     return time.perf_counter() - start

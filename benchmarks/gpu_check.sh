@@ -24,7 +24,7 @@ nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.device_count())"
 GPUS=$($PY -c "import torch; print(max(1, torch.cuda.device_count()))")
 
-step train $PY -m latentkit train vae --data shapes --limit 4096 --epochs 1 --out "$OUT/conv.safetensors" --device "$DEVICE"
+step train $PY -m latentkit train vae --data shapes --n 4096 --epochs 1 --out "$OUT/conv.safetensors" --device "$DEVICE"
 CKPT="$OUT/conv.safetensors"
 [ -f "$CKPT" ] || $PY -c "
 import torch, sys
@@ -32,15 +32,15 @@ from latentkit.models.builtin import CONV_VAE
 from latentkit.models.checkpoint import save
 torch.manual_seed(0); c = {'image_shape': [1, 64, 64], 'latent_dim': 10}
 save(CONV_VAE.build(c), sys.argv[1], plugin='conv-vae', config=c, dataset='shapes')" "$CKPT"
-step kl_report $PY -m latentkit -q kl-report "$CKPT" --data shapes --limit "$N" --device "$DEVICE" --out "$OUT/kl1" --json
-step kl_report_workers4 $PY -m latentkit -q kl-report "$CKPT" --data shapes --limit "$N" --device "$DEVICE" \
+step kl_report $PY -m latentkit -q kl-report "$CKPT" --data shapes --n "$N" --device "$DEVICE" --out "$OUT/kl1" --json
+step kl_report_workers4 $PY -m latentkit -q kl-report "$CKPT" --data shapes --n "$N" --device "$DEVICE" \
     --workers 4 --out "$OUT/klw" --json
-step kl_report_torchrun $PY -m torch.distributed.run --nproc-per-node "$GPUS" -m latentkit -q kl-report "$CKPT" \
-    --data shapes --limit "$N" --device "$DEVICE" --out "$OUT/klN" --json
+step kl_report_torchrun $PY -m torch.distributed.run --nproc-per-node "$GPUS" -m latentkit -- -q kl-report "$CKPT" \
+    --data shapes --n "$N" --device "$DEVICE" --out "$OUT/klN" --json
 $PY - "$OUT/kl_report.out" "$OUT/kl_report_torchrun.out" <<'PYEOF'
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
-diff = max(abs(x - y) for x, y in zip(a["kl"]["per_dim"], b["kl"]["per_dim"]))
+diff = max(abs(x - y) for x, y in zip(a["results"]["kl"]["per_dim"], b["results"]["kl"]["per_dim"]))
 print(f"kl-report alone vs torchrun: max |diff| of per-dimension KL {diff:.1e}")
 PYEOF
 step disentangle $PY -m latentkit -q disentangle "$CKPT" --data shapes --device "$DEVICE" --out "$OUT/dis" ${DISENTANGLE_ARGS:-}
