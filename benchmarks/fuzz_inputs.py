@@ -52,7 +52,7 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="latentkit-fuzz-"))
     checkpoint = tiny_checkpoint(work)
-    fuzzing.run_cli(["info", str(checkpoint)])
+    fuzzing.warm_up(checkpoint, work)
     baseline = fuzzing.peak_rss_mb()
     counts: Counter[tuple[str, int]] = Counter()
     deadline = time.monotonic() + 60 * args.minutes

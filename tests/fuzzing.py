@@ -47,6 +47,18 @@ def check_outcome(outcome: Outcome, args: list[str]) -> None:
         assert len(lines) == 1 and lines[0].startswith("error: "), (args, outcome.stderr[-2000:])
 
 
+def warm_up(checkpoint: Path, folder: Path) -> None:
+    """Run each command once on good input, so lazy imports (matplotlib, scikit-learn, Pillow) are not
+    counted as memory an example allocated."""
+    for args in (
+        ["kl-report", checkpoint, "--limit", "50"],
+        ["interpolate", checkpoint, "--pairs", "1", "--steps", "3"],
+        ["traverse", checkpoint, "--steps", "3", "--n", "50", "--gif"],
+        ["umap", checkpoint, "--method", "pca", "--n", "50"],
+    ):
+        run_cli([*map(str, args), "--out", str(folder / "warm-up")])
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

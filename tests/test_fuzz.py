@@ -23,6 +23,7 @@ from tests.fuzzing import (
     png_folder,
     run_cli,
     safetensors_bytes,
+    warm_up,
     write_family,
 )
 
@@ -31,8 +32,8 @@ SHORT = settings(max_examples=12, deadline=None, derandomize=True, database=None
 
 
 @pytest.fixture(scope="module")
-def baseline_mb(mlp_vae_checkpoint):
-    run_cli(["info", str(mlp_vae_checkpoint)])  # imports done before the baseline
+def baseline_mb(mlp_vae_checkpoint, tmp_path_factory):
+    warm_up(mlp_vae_checkpoint, tmp_path_factory.mktemp("warm-up"))  # imports done before the baseline
     return peak_rss_mb()
 
 
