@@ -64,9 +64,9 @@ class KLSettings:
     active_threshold: float = field(default=ACTIVE_THRESHOLD, metadata=flag("--active-threshold"))
 
     def validate(self) -> None:
-        if not self.active_threshold >= 0:
+        if not 0 <= self.active_threshold <= 1e12:  # NaN fails too; beyond 1e12 no variance of codes is meant
             raise LatentkitError(
-                f"--active-threshold {self.active_threshold} is negative", fix="pass a value ≥ 0 (default 0.01)"
+                f"--active-threshold {self.active_threshold} is outside 0..1e12", fix="pass a value ≥ 0 (default 0.01)"
             )
 
 

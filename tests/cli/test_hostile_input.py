@@ -153,6 +153,7 @@ def test_a_model_with_latent_dim_0(capsys, tmp_path):
         (["interpolate", "{vae}", "--steps", "100000"], "--steps"),
         (["interpolate", "{vae}", "--pairs", "100000"], "--pairs"),
         (["interpolate", "{vae}", "--pairs", "1000", "--steps", "1000"], "decoded points"),
+        (["kl-report", "{vae}", "--limit", "1", "--active-threshold", "1e308"], "--active-threshold"),  # found by the fuzzer
         (["traverse", "{vae}", "--steps", "100000"], "--steps"),
         (["kl-report", "{vae}", "--seed", "-1"], "--seed"),
         (["interpolate", "{vae}", "--seed", "-1"], "--seed"),
