@@ -301,23 +301,17 @@ def _load_tensors(path: Path, device: str) -> dict[str, Any]:
 
 def _check_shapes(expected: dict[str, tuple[int, ...]], found: dict[str, tuple[int, ...]], path: Path) -> None:
     """The architecture's tensors (``expected``) are exactly the file's (``found``), by name and shape."""
-    for name, shape in expected.items():
-        if name not in found:
-            from latentkit.models.state_dict import missing_tensor_error
+    from latentkit.models.state_dict import tensor_mismatch
 
-            raise missing_tensor_error(name, found, path.name, "the architecture")
-        if tuple(found[name]) != tuple(shape):
-            raise LatentkitError(
-                f"tensor {name!r} has shape {list(found[name])} in {path.name} "
-                f"but the architecture expects {list(shape)}",
-                fix="check --plugin/--config (e.g. latent_dim, image_shape) match the model that wrote this file",
-            )
-    extra = sorted(set(found) - set(expected))
-    if extra:
-        raise LatentkitError(
-            f"{path.name} holds tensor {extra[0]!r} that the architecture does not have",
-            fix="check --plugin/--config match the model that wrote this file",
-        )
+    mismatch = tensor_mismatch(
+        expected,
+        found,
+        path.name,
+        "the architecture",
+        "check --plugin/--config (e.g. latent_dim, image_shape) match the model that wrote this file",
+    )
+    if mismatch is not None:
+        raise mismatch
 
 
 def _shapes(state: dict[str, Any]) -> dict[str, tuple[int, ...]]:

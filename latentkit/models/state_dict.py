@@ -150,6 +150,34 @@ def close_keys(missing: str, file_keys: Iterable[str], n: int = 3) -> list[str]:
     return list(dict.fromkeys([*same_tail, *similar]))[:n]
 
 
+def tensor_mismatch(
+    expected: dict[str, tuple[int, ...]],
+    found: dict[str, tuple[int, ...]],
+    filename: str,
+    what: str,
+    fix: str,
+    *,
+    file_keys: Iterable[str] | None = None,
+) -> LatentkitError | None:
+    """The first way the file's tensors (``found``: name to shape) differ from what ``what`` builds, or None.
+
+    A missing tensor names close keys in ``file_keys`` (default: ``found``); a wrong shape or an extra
+    tensor carries ``fix``.
+    """
+    for name, shape in expected.items():
+        if name not in found:
+            return missing_tensor_error(name, found if file_keys is None else file_keys, filename, what)
+        if tuple(found[name]) != tuple(shape):
+            return LatentkitError(
+                f"tensor {name!r} has shape {list(found[name])} in {filename} but {what} expects {list(shape)}",
+                fix=fix,
+            )
+    extra = sorted(set(found) - set(expected))
+    if extra:
+        return LatentkitError(f"{filename} holds tensor {extra[0]!r} that {what} does not have", fix=fix)
+    return None
+
+
 def missing_tensor_error(missing: str, file_keys: Iterable[str], filename: str, what: str) -> LatentkitError:
     """The error for a tensor the architecture needs and the file lacks, naming close keys."""
     keys = list(file_keys)
@@ -204,21 +232,17 @@ def _fit(
     tensors, dropped = strip_prefix(sd.tensors, prefix) if prefix else (dict(sd.tensors), 0)
     if prefix and dropped:
         notes.append(f"left out {dropped} tensors outside the prefix {prefix!r}")
-    for name, value in expected.items():
-        if name not in tensors:
-            return None, missing_tensor_error(name, sd.tensors, sd.path.name, plugin.name)
-        if tuple(tensors[name].shape) != tuple(value.shape):
-            return None, LatentkitError(
-                f"tensor {name!r} has shape {list(tensors[name].shape)} in {sd.path.name} "
-                f"but {plugin.name} with this config expects {list(value.shape)}",
-                fix="pass --config with the settings the model was trained with (e.g. latent_dim, image_shape)",
-            )
-    extra = sorted(set(tensors) - set(expected))
-    if extra:
-        return None, LatentkitError(
-            f"{sd.path.name} holds tensor {extra[0]!r} that {plugin.name} does not have",
-            fix="check --plugin/--config, or --strip-prefix to select one sub-module",
-        )
+    mismatch = tensor_mismatch(
+        {k: tuple(v.shape) for k, v in expected.items()},
+        {k: tuple(v.shape) for k, v in tensors.items()},
+        sd.path.name,
+        f"{plugin.name} with this config",
+        "pass --config with the settings the model was trained with (e.g. latent_dim, image_shape), "
+        "or --strip-prefix to select one sub-module",
+        file_keys=sd.tensors,
+    )
+    if mismatch is not None:
+        return None, mismatch
     return MatchedStateDict(plugin, dict(config), tensors, module, notes), None
 
 

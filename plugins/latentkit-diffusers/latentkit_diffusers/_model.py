@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from latentkit import LatentkitError
-from latentkit.models.state_dict import missing_tensor_error
+from latentkit.models.state_dict import tensor_mismatch
 
 
 class DiffusersVAE(nn.Module):
@@ -81,20 +81,14 @@ def load_weights(model: DiffusersVAE, weights: list[Path], where: Path) -> Diffu
     for file in weights:
         tensors.update(load_file(str(file), device="cpu"))
     expected = model.vae.state_dict()
-    for name, value in expected.items():
-        if name not in tensors:
-            raise missing_tensor_error(name, tensors, where.name, "this AutoencoderKL config")
-        if tuple(tensors[name].shape) != tuple(value.shape):
-            raise LatentkitError(
-                f"tensor {name!r} has shape {list(tensors[name].shape)} in {where.name} "
-                f"but the config builds {list(value.shape)}",
-                fix="pass the config.json that belongs to these weights",
-            )
-    extra = sorted(set(tensors) - set(expected))
-    if extra:
-        raise LatentkitError(
-            f"{where.name} holds tensor {extra[0]!r} that this AutoencoderKL config does not have",
-            fix="pass the config.json that belongs to these weights",
-        )
+    mismatch = tensor_mismatch(
+        {k: tuple(v.shape) for k, v in expected.items()},
+        {k: tuple(v.shape) for k, v in tensors.items()},
+        where.name,
+        "this AutoencoderKL config",
+        "pass the config.json that belongs to these weights",
+    )
+    if mismatch is not None:
+        raise mismatch
     model.vae.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
     return model

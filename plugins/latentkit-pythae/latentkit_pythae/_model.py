@@ -69,24 +69,17 @@ def unpickle_network(path: Path) -> nn.Module:
 
 def load_weights(wrapped: PythaeVAE, weights: Path) -> PythaeVAE:
     """``model_state_dict`` of model.pt (weights only) into the pythae model; every tensor must fit."""
-    from latentkit.models.state_dict import missing_tensor_error, read_state_dict
+    from latentkit.models.state_dict import read_state_dict, tensor_mismatch
 
     state = read_state_dict(weights)
-    expected = wrapped.model.state_dict()
-    for name, value in expected.items():
-        if name not in state.tensors:
-            raise missing_tensor_error(name, state.tensors, weights.name, "this pythae config")
-        if tuple(state.tensors[name].shape) != tuple(value.shape):
-            raise LatentkitError(
-                f"tensor {name!r} has shape {list(state.tensors[name].shape)} in {weights.name} "
-                f"but the config builds {list(value.shape)}",
-                fix="pass the model_config.json that belongs to these weights",
-            )
-    extra = sorted(set(state.tensors) - set(expected))
-    if extra:
-        raise LatentkitError(
-            f"{weights.name} holds tensor {extra[0]!r} that this pythae model does not have",
-            fix="pass the model_config.json that belongs to these weights",
-        )
+    mismatch = tensor_mismatch(
+        {k: tuple(v.shape) for k, v in wrapped.model.state_dict().items()},
+        {k: tuple(v.shape) for k, v in state.tensors.items()},
+        weights.name,
+        "this pythae config",
+        "pass the model_config.json that belongs to these weights",
+    )
+    if mismatch is not None:
+        raise mismatch
     wrapped.model.load_state_dict(state.tensors)
     return wrapped
