@@ -323,6 +323,14 @@ def _main_options(
     request_threads(threads)
 
 
+def _device_fit_text(fit) -> str:
+    weights = f"weights {fit.weights_bytes / 2**20:.1f} MiB in float32"
+    if fit.free_bytes is None:
+        return f"{fit.device} ({fit.name}): usable; {weights}, free memory unknown"
+    verdict = "fit" if fit.fits else "do NOT fit"
+    return f"{fit.device} ({fit.name}): usable; {weights} {verdict} in {fit.free_bytes / 2**30:.1f} GiB free"
+
+
 @app.command()
 def info(
     checkpoint: Annotated[
@@ -331,12 +339,19 @@ def info(
     as_json: JsonOpt = False,
     plugin: PluginOpt = None,
     plugin_file: PluginFileOpt = None,
+    device: Annotated[
+        Optional[str],
+        typer.Option(
+            "--device",
+            help="Also check that this device (cpu, cuda, cuda:N) is usable and has room for the weights.",
+        ),
+    ] = None,
 ) -> None:
     """Show what a model holds: format, plugin, kind, latent shape, parameters, size (weights are not loaded)."""
     from latentkit.commands.info import info as run_info
     from latentkit.outputs import to_json
 
-    result = run_info(checkpoint, plugin=plugin, plugin_files=plugin_file or ())
+    result = run_info(checkpoint, plugin=plugin, plugin_files=plugin_file or (), device=device)
     if as_json:
         _emit_json(to_json(result.to_document()))
         return
@@ -353,6 +368,7 @@ def info(
         *((label, str(training[key])) for key, label in (("beta", "β"), ("epochs", "epochs"), ("seed", "seed")) if key in training),
         ("config", json.dumps(result.config, sort_keys=True) if result.config is not None else "-"),
         *(("note", note) for note in result.notes),
+        *((("device", _device_fit_text(result.device)),) if result.device is not None else ()),
     ]
     table = Table(show_header=False, box=None)
     table.add_column(style="bold")

@@ -17,6 +17,29 @@ from latentkit.models.checkpoint import TensorInfo, file_sha256
 
 
 @dataclass(frozen=True)
+class DeviceFit:
+    """``info --device``: the device is usable, and its free memory against the weights' float32 size.
+
+    Weights only: activations come on top and depend on ``--batch-size``.
+    """
+
+    device: str
+    name: str
+    free_bytes: int | None
+    weights_bytes: int
+
+    @property
+    def fits(self) -> bool | None:
+        return None if self.free_bytes is None else self.weights_bytes <= self.free_bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device, "name": self.name, "free_bytes": self.free_bytes,
+            "weights_bytes": self.weights_bytes, "fits": self.fits,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
 class CheckpointInfo:
     """What ``latentkit info`` shows: format, the plugin that opens it, kind, latent shape, sizes."""
 
@@ -34,6 +57,7 @@ class CheckpointInfo:
     metadata: dict[str, str] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    device: DeviceFit | None = None  # only with ``--device``: whether the weights fit there
 
     @property
     def latent_dim(self) -> int | None:
@@ -72,10 +96,13 @@ class CheckpointInfo:
                 "parameter_count": self.parameter_count,
                 "tensors": [{"name": t.name, "shape": list(t.shape), "dtype": t.dtype} for t in self.tensors],
                 "metadata": self.metadata,
+                "device": self.device.to_dict() if self.device is not None else None,
             },
             notes=[],
             figures={},
-            provenance=provenance("info", [str(self.path)]),
+            provenance=provenance(
+                "info", [str(self.path), *(["--device", self.device.device] if self.device is not None else [])]
+            ),
         )
 
 
@@ -114,27 +141,45 @@ def _latentkit_checkpoint(path: Path) -> CheckpointInfo:
 
 
 def info(
-    checkpoint: str | Path, *, plugin: str | None = None, plugin_files: Sequence[str | Path] = ()
+    checkpoint: str | Path,
+    *,
+    plugin: str | None = None,
+    plugin_files: Sequence[str | Path] = (),
+    device: str | None = None,
 ) -> CheckpointInfo:
-    """Describe a model in any known format: format, plugin, kind, latent shape, parameters, size."""
+    """Describe a model in any known format: format, plugin, kind, latent shape, parameters, size.
+
+    With ``device``, also check that the device is usable and compare its free memory with the
+    weights' float32 size (no weight is read; this is the one case that imports torch).
+    """
+    from dataclasses import replace
+
     from latentkit.models.formats import is_latentkit_checkpoint, require_path, describe
 
     path = Path(checkpoint)
     require_path(path)
     if is_latentkit_checkpoint(path):
-        return _latentkit_checkpoint(path)
-    description, name = describe(path, plugin=plugin, plugin_files=plugin_files)
-    return CheckpointInfo(
-        path=path,
-        format=description.format,
-        plugin=name,
-        kind=description.kind,
-        latent_shape=description.latent_shape,
-        parameter_count=description.parameter_count,
-        size=description.size,
-        config=description.config,
-        tensors=tuple(description.tensors),
-        metadata=dict(description.metadata),
-        files=dict(description.files),
-        notes=description.notes,
-    )
+        result = _latentkit_checkpoint(path)
+    else:
+        description, name = describe(path, plugin=plugin, plugin_files=plugin_files)
+        result = CheckpointInfo(
+            path=path,
+            format=description.format,
+            plugin=name,
+            kind=description.kind,
+            latent_shape=description.latent_shape,
+            parameter_count=description.parameter_count,
+            size=description.size,
+            config=description.config,
+            tensors=tuple(description.tensors),
+            metadata=dict(description.metadata),
+            files=dict(description.files),
+            notes=description.notes,
+        )
+    if device is None:
+        return result
+    from latentkit.models.checkpoint import device_memory
+
+    device_name, free = device_memory(device)
+    weights = 4 * result.parameter_count if result.parameter_count is not None else result.size
+    return replace(result, device=DeviceFit(device, device_name, free, weights))

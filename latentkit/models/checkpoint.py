@@ -414,6 +414,29 @@ def load(
     return Checkpoint(path=path, model=module, kind=kind, plugin=plugin_name, config=dict(config), metadata=meta)
 
 
+def device_memory(device: str) -> tuple[str, int | None]:
+    """The device's name and its free memory in bytes (``None`` where it cannot be read), after checking it is usable."""
+    import os
+
+    import torch
+
+    _check_device(device)
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        index = dev.index if dev.index is not None else torch.cuda.current_device()
+        if index >= torch.cuda.device_count():
+            raise LatentkitError(
+                f"device {device!r} asked for, but this machine has {torch.cuda.device_count()} CUDA device(s)",
+                fix="use cuda:0 … cuda:N-1, or --device cpu",
+            )
+        free, _total = torch.cuda.mem_get_info(index)
+        return torch.cuda.get_device_name(index), int(free)
+    try:
+        return "CPU", int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return "CPU", None
+
+
 def _check_device(device: str) -> None:
     import torch
 

@@ -113,3 +113,20 @@ def test_train_and_demo_take_a_device(capsys, tmp_path):
     for args in (["train", "vae", "--data", "digits", "--out", tmp_path / "x.safetensors"], ["demo", "--out", tmp_path]):
         code, _, err = run(capsys, *args, "--device", "tpu")
         assert code == 2 and "tpu" in err, err
+
+
+def test_info_device_checks_the_device_and_the_room_for_the_weights(capsys, handset_checkpoint):
+    code, out, err = run(capsys, "info", handset_checkpoint, "--device", "cpu", "--json")
+    assert code == 0, err
+    document = json.loads(out)
+    fit = document["results"]["device"]
+    assert fit["device"] == "cpu" and fit["name"] == "CPU"
+    assert fit["weights_bytes"] == 4 * document["results"]["parameter_count"]
+    assert fit["fits"] is True and fit["free_bytes"] > fit["weights_bytes"]
+    assert document["provenance"]["command"].endswith(" --device cpu")
+    code, out, _ = run(capsys, "info", handset_checkpoint, "--device", "cpu")
+    assert code == 0 and "cpu (CPU): usable; weights" in flat(out) and "fit in" in out
+    code, out, _ = run(capsys, "info", handset_checkpoint, "--json")
+    assert json.loads(out)["results"]["device"] is None  # without --device, info never imports torch's device checks
+    code, _, err = run(capsys, "info", handset_checkpoint, "--device", "tpu")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "tpu" in err
