@@ -418,9 +418,19 @@ def plugins(
         raise typer.Exit(ExitCode.CHECK_FAILED)
 
 
+CheckpointsArg = Annotated[
+    list[Path],
+    typer.Argument(
+        help="A VAE: a checkpoint, state dict or plugin format (latentkit info shows which). Several, or a quoted "
+        "glob ('runs/*/model.safetensors'), make a sweep: one table comparing them with the first.",
+        show_default=False,
+    ),
+]
+
+
 @app.command("kl-report")
 def kl_report(
-    checkpoint: Annotated[Path, typer.Argument(help="A VAE: a checkpoint, state dict or plugin format (latentkit info shows which).")],
+    checkpoints: CheckpointsArg,
     data: DataOpt = None,
     out: OutOpt = None,
     as_json: JsonOpt = False,
@@ -443,30 +453,69 @@ def kl_report(
     """Per-dimension KL, total KL and active units of a VAE (per channel for spatial latents), and the
     latent scale: the scaling_factor and per-channel mean/std that make its latents unit-variance."""
     from latentkit.commands.kl_report import kl_report as run_kl_report
+    from latentkit.commands.sweep import expand_checkpoints, kl_report_sweep
 
+    paths = expand_checkpoints(checkpoints)
+    options = dict(
+        data=data, out=out, active_threshold=active_threshold, batch_size=batch_size, n=n, seed=seed, device=device,
+        workers=workers, plugin=plugin, config=_config(config), plugin_files=plugin_file or (),
+        strip_prefix=strip_prefix, trust_pickles=trust_pickles, figure_format=figure_format, dpi=dpi,
+    )  # fmt: skip
     with _progress("encoding", enabled=not state.quiet) as progress:
-        report = run_kl_report(
-            checkpoint,
-            data=data,
-            out=out,
-            active_threshold=active_threshold,
-            batch_size=batch_size,
-            n=n,
-            seed=seed,
-            device=device,
-            workers=workers,
-            plugin=plugin,
-            config=_config(config),
-            plugin_files=plugin_file or (),
-            strip_prefix=strip_prefix,
-            trust_pickles=trust_pickles,
-            figure_format=figure_format,
-            dpi=dpi,
-            progress=progress,
-        )
+        if len(paths) > 1:
+            _print_sweep(kl_report_sweep(paths, progress=progress, **options), as_json=as_json)
+            return
+        report = run_kl_report(paths[0], progress=progress, **options)
     if as_json:
         _emit_json(report.to_json())
     _print_kl_report(report, _console(stderr=as_json))
+
+
+_GOOD_CHANGE = {"higher": 1, "lower": -1}
+
+
+def _figure_text(value: Any) -> str:
+    if value is None:
+        return "-"
+    return str(value) if isinstance(value, int) else f"{value:.4g}"
+
+
+def _change_text(change: Any, direction: str) -> Text:
+    """ " (−2)": a change against the first checkpoint, green when better and red when worse."""
+    if change is None:
+        return Text(" (-)", style="dim")
+    if change == 0:
+        return Text(" (±0)", style="dim")
+    shown = f"{change:+d}" if isinstance(change, int) else f"{change:+.3g}"
+    sign = _GOOD_CHANGE.get(direction, 0) * (1 if change > 0 else -1)
+    return Text(f" ({shown.replace('-', '−')})", style={1: "green", -1: "red"}.get(sign, ""))
+
+
+def _print_sweep(result: Any, *, as_json: bool) -> None:
+    """A sweep: one row per checkpoint, each figure with its change against the first."""
+    if as_json:
+        _emit_json(result.to_json())
+    console = _console(stderr=as_json)
+    check = any(row.passed is not None for row in result.rows)
+    table = Table(
+        "checkpoint", *(["result"] if check else []), *(c.name for c in result.columns),
+        title=f"{result.command}: {len(result.rows)} checkpoints, changes against the first",
+    )  # fmt: skip
+    for i, row in enumerate(result.rows):
+        cells = []
+        for column in result.columns:
+            cell = Text(_figure_text(row.values[column.name]))
+            if i > 0:
+                cell.append_text(_change_text(row.changes[column.name], column.direction))
+            cells.append(cell)
+        verdict = [Text("pass", style="green") if row.passed else Text("FAIL", style="red")] if check else []
+        table.add_row(Text(_literal(row.checkpoint)), *verdict, *cells)
+    console.print(table)
+    _print_caveats(result.document["caveats"], console)
+    for path in result.files.values():
+        console.print(f"wrote {path}", markup=False)
+    if result.out_dir is not None:
+        console.print(f"each checkpoint's own files: {result.out_dir}/<folder>/ (folder column of the CSV)", markup=False)
 
 
 def _print_kl_report(report: Any, console: Console) -> None:

@@ -32,6 +32,10 @@ SCHEMA_VERSIONS: dict[str, int] = {
     "umap": 2,
     "check": 1,
     "report": 1,
+    # a sweep over checkpoints: results.checkpoints holds each checkpoint's own document (see commands/sweep.py)
+    "kl-report-sweep": 1,
+    "disentangle-sweep": 1,
+    "check-sweep": 1,
 }
 ENVELOPE_KEYS = (
     "schema", "schema_version", "checkpoint", "data", "settings", "results", "notes", "caveats", "figures",

@@ -186,17 +186,18 @@ class OutputSpec:
         return prepare_out_dir(self.out or default_out_dir(stem))
 
 
-def default_out_dir(input_path: str | Path) -> Path:
+def default_out_dir(input_path: str | Path, *, hash_chars: int = OUT_DIR_HASH_CHARS) -> Path:
     """``latentkit-out/<stem>-<6 hex digits>/`` for a checkpoint (or codes file).
 
     The digits are the start of the SHA-256 of the file's absolute path: the same
     file always gets the same folder, and ``a/model.safetensors`` and
     ``b/model.safetensors`` get different ones instead of overwriting each other.
+    ``hash_chars`` digits are used (a sweep lengthens them where two paths' folders would collide).
     """
     import hashlib
 
     path = Path(input_path).expanduser().resolve()
-    digest = hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:OUT_DIR_HASH_CHARS]
+    digest = hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:hash_chars]
     return Path(OUT_ROOT) / f"{path.stem}-{digest}"
 
 

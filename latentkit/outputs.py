@@ -18,7 +18,12 @@ one folder take turns, so two concurrent runs leave one complete set (the later 
 A run killed by SIGKILL inside the commit leaves a staging folder with its
 ``COMMIT`` list, and the next run into that folder finishes the commit first (roll
 forward); a run killed earlier leaves an uncommitted staging folder, which the next
-run deletes. Each staging folder is ``flock``-ed by its run while it lives, so a
+run deletes.
+
+A set may hold *nested sets* (:meth:`OutputSet.nested`): a sweep over checkpoints writes each
+checkpoint's own set (``kl-report.json`` and its figures) into a subfolder, and the sweep's
+table beside them; the subfolders are committed with the sweep, each retiring only the files of
+its own stem there, so the whole sweep appears at once or not at all. Each staging folder is ``flock``-ed by its run while it lives, so a
 concurrent run's folder is never taken for a stale one.
 
 Files are created with the permissions the umask allows (as ``open`` would), not
@@ -45,7 +50,7 @@ STAGING_PREFIX = ".latentkit-staging-"
 COMMIT_NAME = "COMMIT"
 _TMP_SUFFIX = ".latentkit-tmp"
 # What a set may hold; files named <stem>.<ext> or <stem>-*.<ext> with these extensions belong to it.
-_SET_EXTENSIONS = (".json", ".npz", ".png", ".svg", ".pdf", ".gif")
+_SET_EXTENSIONS = (".json", ".npz", ".png", ".svg", ".pdf", ".gif", ".csv")
 
 
 def prepare_out_dir(path: str | os.PathLike[str]) -> Path:
@@ -102,15 +107,28 @@ def _commit_staged(staging: Path, out_dir: Path) -> None:
     the output-folder lock.
     """
     listing = json.loads((staging / COMMIT_NAME).read_text(encoding="utf-8"))
+    for folder, nested in listing.get("nested", {}).items():
+        target = out_dir / folder
+        target.mkdir(exist_ok=True)
+        for name in nested["files"]:
+            source = staging / folder / name
+            if source.exists():
+                os.replace(source, target / name)
+        _retire(target, nested["stem"], set(nested["files"]))
     names = set(listing["files"])
     for name in listing["files"]:
         source = staging / name
         if source.exists():  # absent: already moved before a crash
             os.replace(source, out_dir / name)
-    for entry in os.scandir(out_dir):
-        if entry.is_file() and _belongs_to_set(entry.name, listing["stem"]) and entry.name not in names:
-            os.unlink(entry.path)
+    _retire(out_dir, listing["stem"], names)
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def _retire(folder: Path, stem: str, keep: set[str]) -> None:
+    """Remove the files of set ``stem`` in ``folder`` that the new set does not hold."""
+    for entry in os.scandir(folder):
+        if entry.is_file() and _belongs_to_set(entry.name, stem) and entry.name not in keep:
+            os.unlink(entry.path)
 
 
 def recover(out_dir: str | os.PathLike[str]) -> None:
@@ -165,6 +183,7 @@ class OutputSet:
         self.staging = Path(os.path.join(out_dir, f"{STAGING_PREFIX}{stem}-{os.getpid()}-{secrets.token_hex(4)}"))
         self.staging.mkdir()
         self._names: list[str] = []
+        self._nested: dict[str, str] = {}  # subfolder -> the stem of its own set
 
     def path(self, name: str) -> Path:
         """Where to write the set's file ``name`` now (inside the staging folder)."""
@@ -174,8 +193,16 @@ class OutputSet:
             self._names.append(name)
         return self.staging / name
 
-    def final(self, name: str) -> Path:
-        """Where ``name`` will be once the set is committed."""
+    def nested(self, folder: str, stem: str) -> Path:
+        """A subfolder (staged now) holding a set of its own, ``stem``'s files, committed with this set."""
+        if os.path.basename(folder) != folder or folder.startswith(".") or folder in self._nested:
+            raise ValueError(f"{folder!r} is not a new subfolder name")
+        self._nested[folder] = stem
+        (self.staging / folder).mkdir()
+        return self.staging / folder
+
+    def final(self, name: str | os.PathLike[str]) -> Path:
+        """Where ``name`` (a file of the set, or of a nested set as ``folder/name``) will be once committed."""
         return self.out_dir / name
 
     def write_json(self, name: str, document: dict[str, Any]) -> Path:
@@ -189,7 +216,7 @@ class OutputSet:
     def final_paths(self, files: dict[str, Any]) -> dict[str, Any]:
         """``files`` with every path inside the staging folder replaced by where it is after the commit."""
         return {
-            key: self.final(Path(value).name) if Path(value).parent == self.staging else value
+            key: self.final(Path(value).relative_to(self.staging)) if Path(value).is_relative_to(self.staging) else value
             for key, value in files.items()
         }
 
@@ -200,11 +227,18 @@ class OutputSet:
         for entry in os.scandir(self.staging):  # files written straight into the staging folder belong too
             if entry.is_file() and not entry.name.startswith(".") and entry.name not in self._names:
                 self.path(entry.name)
+        nested = {}
+        for folder, stem in self._nested.items():
+            names = sorted(e.name for e in os.scandir(self.staging / folder) if e.is_file() and not e.name.startswith("."))
+            strays = [name for name in names if not _belongs_to_set(name, stem)]
+            if strays:
+                raise RuntimeError(f"{folder}/{strays[0]} is not a file of the {stem!r} output set")
+            nested[folder] = {"stem": stem, "files": names}
         with _signals_held(), _flocked(self.out_dir):
             _recover_locked(self.out_dir)  # a killed run's commit goes first, so this set is the newest
             listing = self.staging / COMMIT_NAME
             partial = self.staging / f".{COMMIT_NAME}.partial"
-            partial.write_text(json.dumps({"stem": self.stem, "files": self._names}), encoding="utf-8")
+            partial.write_text(json.dumps({"stem": self.stem, "files": self._names, "nested": nested}), encoding="utf-8")
             os.replace(partial, listing)  # from here on the set is committed: a crash rolls forward
             _commit_staged(self.staging, self.out_dir)
 
@@ -269,6 +303,29 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         os.close(fd)
 
 
+class _Folder:
+    """A folder written directly, as the staging part of a caller's set (see :func:`written_into`)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.out_dir = self.staging = folder
+
+    def final_paths(self, files: dict[str, Any]) -> dict[str, Any]:
+        return dict(files)
+
+
+@contextmanager
+def written_into(folder: str | os.PathLike[str] | None, out_dir: str | os.PathLike[str] | None, stem: str) -> Iterator[Any]:
+    """The set ``stem`` staged and committed in ``out_dir`` (:func:`output_set`), or, when ``folder``
+    is given (a nested set's staging subfolder, see :meth:`OutputSet.nested`), written straight into
+    it: the caller's set commits it."""
+    if folder is None:
+        assert out_dir is not None
+        with output_set(out_dir, stem) as outs:
+            yield outs
+    else:
+        yield _Folder(Path(folder))
+
+
 def atomic_write_text(target: str | os.PathLike[str], text: str) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -331,6 +388,7 @@ __all__ = [
     "atomic_write_text",
     "output_set",
     "prepare_out_dir",
+    "written_into",
     "recover",
     "to_json",
     "write_npz",

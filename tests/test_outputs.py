@@ -141,3 +141,21 @@ def test_two_concurrent_runs_into_one_folder_leave_one_complete_set(tmp_path):
     final = _set(out)
     assert sorted(final) == ["demo.json", "demo.npz", "demo.png"]
     assert len(set(final.values())) == 1  # every file from the same run
+
+
+def test_nested_sets_appear_with_their_parent_and_retire_only_their_own_files(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "kl-report-old.png").write_text("old")  # the nested stem's earlier file: retired
+    (tmp_path / "a" / "disentangle.json").write_text("other")  # another command's set: kept
+    with output_set(tmp_path, "kl-report.sweep") as outs:
+        for folder in ("a", "b"):
+            (outs.nested(folder, "kl-report") / "kl-report.json").write_text(folder)
+        outs.write_json("kl-report.sweep.json", {"n": 2})
+        assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["a"]  # nothing new yet
+        assert outs.final_paths({"x": outs.staging / "b" / "kl-report.json"}) == {"x": tmp_path / "b" / "kl-report.json"}
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["disentangle.json", "kl-report.json"]
+    assert (tmp_path / "b" / "kl-report.json").read_text() == "b"
+    with pytest.raises(RuntimeError, match="not a file of the 'kl-report' output set"):
+        with output_set(tmp_path, "kl-report.sweep") as outs:
+            (outs.nested("c", "kl-report") / "stray.txt").write_text("?")
+    assert not (tmp_path / "c").exists()

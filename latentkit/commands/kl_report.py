@@ -50,7 +50,7 @@ from latentkit.defaults import (
 from latentkit.envelope import checkpoint_block, data_block, envelope
 from latentkit.errors import LatentkitError
 from latentkit.options import DataSelection, ModelInput, OutputSpec, flag, provenance
-from latentkit.outputs import atomic_write_json, output_set, to_json
+from latentkit.outputs import atomic_write_json, to_json, written_into
 
 JSON_NAME = "kl-report.json"
 # Below this average KL per active dimension, information is spread thinly.
@@ -217,6 +217,7 @@ def kl_report(
     write: bool = True,
     progress: Callable[[int], Callable[[int], None]] | None = None,
     prepared: Any | None = None,
+    into: Path | None = None,
 ) -> KLReport:
     """Per-dimension KL, total KL and active units of a VAE checkpoint over ``data``.
 
@@ -226,7 +227,8 @@ def kl_report(
     adds plugins from local files. ``progress(total)`` may return a per-batch
     callback. ``prepared`` (a :class:`~latentkit.commands._prepared.Prepared`) supplies the
     checkpoint, data and encoded codes already at hand. With ``write`` the
-    JSON and the figure go to ``out`` (default ``latentkit-out/<stem>-<hash>/``).
+    JSON and the figure go to ``out`` (default ``latentkit-out/<stem>-<hash>/``), or straight into
+    the folder ``into`` (a sweep's staging subfolder; the sweep commits it).
     """
     model = ModelInput(
         checkpoint, device, batch_size, plugin, config, tuple(plugin_files), strip_prefix, trust_pickles, workers
@@ -236,7 +238,7 @@ def kl_report(
     settings = KLSettings(active_threshold)
     for spec in (model, selection, output, settings):
         spec.validate()
-    out_dir = output.out_dir(checkpoint) if write else None
+    out_dir = (output.out_dir(checkpoint) if into is None else Path(into)) if write else None
     ckpt = model.open() if prepared is None else prepared.checkpoint
     require_vae(ckpt, "kl-report")
     whole = selection.open(ckpt) if prepared is None else prepared.source
@@ -351,7 +353,7 @@ def kl_report(
         from latentkit.figures.kl import plot_kl_per_dimension
 
         final_dir = out_dir
-        with output_set(final_dir, "kl-report") as outs:
+        with written_into(into, final_dir, "kl-report") as outs:
             out_dir = outs.staging
             report.files["figure"] = plot_kl_per_dimension(
                 per_dim,

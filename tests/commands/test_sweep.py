@@ -1,0 +1,161 @@
+"""Sweeps: kl-report, disentangle and check over several checkpoints, one table with changes against the first."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latentkit.cli import main
+from latentkit.commands import sweep as sweep_module
+from latentkit.commands.kl_report import kl_report
+from latentkit.commands.sweep import checkpoint_folders, expand_checkpoints, kl_report_sweep
+from latentkit.errors import LatentkitError
+from tests.commands.test_check import _counting_encoder
+from tests.conftest import HANDSET_PLUGIN, LOGVAR, WEIGHT
+
+SCALES = (1.0, 0.5, 0.05)  # the encoder's weight, scaled: less KL and fewer active units down the list
+PLUGINS = {"plugin_files": [HANDSET_PLUGIN], "dpi": 20}  # small figures keep the tests fast
+
+
+def _save(path: Path, scale: float, data: Path) -> Path:
+    from latentkit.models.checkpoint import save
+    from latentkit.models.registry import PluginRegistry
+
+    config = {"weight": (np.array(WEIGHT) * scale).tolist(), "logvar": LOGVAR}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = PluginRegistry([HANDSET_PLUGIN]).get("handset-vae").build(config)
+    return save(model, path, plugin="handset-vae", config=config, dataset=str(data))
+
+
+@pytest.fixture
+def runs(tmp_path: Path, handset_data: Path) -> list[Path]:
+    """runs/<i>/model.safetensors for each scale: three checkpoints whose file names collide."""
+    return [_save(tmp_path / "runs" / str(i) / "model.safetensors", s, handset_data) for i, s in enumerate(SCALES)]
+
+
+def _expected(images: np.ndarray, scale: float) -> dict[str, float]:
+    """kl.total and active units of the hand-set encoder, in numpy float64."""
+    mean = images.reshape(len(images), -1).astype(np.float64) @ (np.array(WEIGHT) * scale)
+    logvar = np.array(LOGVAR)
+    per_dim = (0.5 * (mean**2 + np.exp(logvar) - 1 - logvar)).mean(axis=0)
+    active = int((mean.var(axis=0) > 0.01).sum())
+    return {"kl.total": float(per_dim.sum()), "active_units": active, "collapsed_units": 4 - active}
+
+
+def test_a_glob_sweeps_the_checkpoints_in_sorted_order_with_changes_against_the_first(runs, tmp_path, handset_images):
+    result = kl_report_sweep([str(tmp_path / "runs" / "*" / "model.safetensors")], write=False, **PLUGINS)
+    assert result.checkpoints == runs
+    expected = [_expected(handset_images, s) for s in SCALES]
+    assert [row.values["active_units"] for row in result.rows] == [3, 2, 0]
+    for row, want in zip(result.rows, expected):
+        for name, value in want.items():
+            assert row.values[name] == pytest.approx(value, rel=1e-5)
+            assert row.changes[name] == pytest.approx(row.values[name] - result.rows[0].values[name], abs=1e-12)
+    assert result.rows[2].changes["active_units"] == -3 and result.rows[1].changes["collapsed_units"] == 1
+    assert result.rows[1].changes["kl.total"] == pytest.approx(expected[1]["kl.total"] - expected[0]["kl.total"], rel=1e-5)
+    assert all(change == 0 for change in result.rows[0].changes.values())
+    assert result.files == {} and all(r.files == {} for r in result.results)
+
+
+def test_json_holds_each_checkpoint_full_report_and_the_comparison(runs, tmp_path):
+    out = tmp_path / "out"
+    result = kl_report_sweep(runs[:2], out=out, **PLUGINS)
+    doc = json.loads(result.to_json())
+    assert doc["schema"] == "latentkit.kl-report-sweep" and doc["checkpoint"] is None
+    assert [d["checkpoint"]["path"] for d in doc["results"]["checkpoints"]] == [str(p) for p in runs[:2]]
+    assert [c["name"] for c in doc["results"]["columns"]] == list(sweep_module.KL_HEADLINE)
+    rows = doc["results"]["comparison"]
+    assert [r["checkpoint"] for r in rows] == [str(p) for p in runs[:2]] and rows[1]["changes"]["active_units"] == -1
+    assert json.loads((out / "kl-report.sweep.json").read_text()) == doc
+    assert sorted(p.name for p in out.iterdir()) == sorted([*(r["folder"] for r in rows), "kl-report.sweep.csv",
+                                                            "kl-report.sweep.json"])  # fmt: skip
+    # each checkpoint's document is exactly what kl-report alone gives, and sits in its own folder with its figures
+    for path, row, embedded in zip(runs, rows, doc["results"]["checkpoints"]):
+        alone = json.loads(kl_report(path, write=False, **PLUGINS).to_json())
+        assert {**embedded, "figures": {}} == alone
+        assert json.loads((out / row["folder"] / "kl-report.json").read_text()) == embedded
+        assert sorted(p.name for p in (out / row["folder"]).iterdir()) == sorted(
+            [*embedded["figures"].values(), "kl-report.json"]
+        )
+    assert result.results[1].files["json"] == out / rows[1]["folder"] / "kl-report.json"
+    assert doc["provenance"]["command"].startswith(f"latentkit kl-report {runs[0]} {runs[1]} --plugin-file")
+    lines = (out / "kl-report.sweep.csv").read_text().splitlines()
+    assert lines[0].startswith("checkpoint,folder,kl.total,kl.total change,active_units,active_units change")
+    assert lines[2].split(",")[4:6] == ["2", "-1"] and len(lines) == 3
+
+
+def test_data_are_read_once_and_each_checkpoint_is_encoded_once(runs, tmp_path, monkeypatch, handset_images):
+    import latentkit.data
+
+    loads: list[str] = []
+    opened = latentkit.data.open_data
+
+    def counting_open(spec, **kwargs):
+        loads.append(spec)
+        return opened(spec, **kwargs)
+
+    monkeypatch.setattr(latentkit.data, "open_data", counting_open)
+    seen = _counting_encoder(monkeypatch)
+    other = tmp_path / "other.npz"
+    np.savez(other, x=handset_images[:100])
+    fourth = _save(tmp_path / "elsewhere" / "model.safetensors", 1.0, other)  # names other data
+    result = kl_report_sweep([*runs, fourth], write=False, **PLUGINS)
+    assert len(loads) == 2 and result.data_sources == 2  # the shared data once, the other data once
+    assert sum(seen) == 3 * len(handset_images) + 100  # every row once per checkpoint
+    assert [r.n for r in result.results] == [257, 257, 257, 100]
+    loads.clear(), seen.clear()
+    kl_report_sweep([*runs, fourth], data=str(other), write=False, **PLUGINS)  # --data applies to all
+    assert loads == [str(other)] and sum(seen) == 4 * 100
+
+
+def test_folders_stay_unique_when_stems_and_short_hashes_collide(runs, monkeypatch):
+    assert len(set(checkpoint_folders(runs))) == 3
+    monkeypatch.setattr(sweep_module, "OUT_DIR_HASH_CHARS", 0)  # every short name collides: "model-"
+    folders = checkpoint_folders(runs)
+    assert len(set(folders)) == 3 and all(f.startswith("model-") and len(f) == len("model-") + 16 for f in folders)
+
+
+def test_expansion_errors(runs, tmp_path):
+    with pytest.raises(LatentkitError, match="matches no file"):
+        expand_checkpoints([str(tmp_path / "nowhere" / "*.safetensors")])
+    with pytest.raises(LatentkitError, match="named twice"):
+        expand_checkpoints([runs[0], str(tmp_path / "runs" / "*" / "model.safetensors")])
+    assert expand_checkpoints([runs[1], runs[0]]) == [runs[1], runs[0]]  # paths keep the order given
+
+
+def test_a_failing_checkpoint_leaves_the_previous_sweep_untouched(runs, tmp_path, mlp_gan_checkpoint):
+    out = tmp_path / "out"
+    (out / "model-older").mkdir(parents=True)  # an earlier sweep's files
+    for name in ("kl-report.sweep.json", "kl-report.sweep.csv", "model-older/kl-report.json"):
+        (out / name).write_text("earlier")
+    before = {str(p.relative_to(out)): p.is_dir() or p.read_text() for p in out.rglob("*")}
+    with pytest.raises(LatentkitError, match="needs an encoder"):
+        kl_report_sweep([runs[2], mlp_gan_checkpoint], out=out, **PLUGINS)
+    assert {str(p.relative_to(out)): p.is_dir() or p.read_text() for p in out.rglob("*")} == before
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_cli_table_json_and_the_glob_error(runs, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "-q", "kl-report", "runs/*/model.safetensors", "--plugin-file", HANDSET_PLUGIN,
+                         "--out", "sweep", "--dpi", 20, "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["schema"] == "latentkit.kl-report-sweep"  # stdout: the JSON alone; the table on stderr
+    lines = [line for line in err.splitlines() if line.startswith("│ runs/")]
+    assert len(lines) == 3 and "(−3)" in lines[2] and "(+3)" in lines[2] and "(" not in lines[0]
+    assert "wrote sweep/kl-report.sweep.json" in err
+    code, out, err = run(capsys, "-q", "kl-report", "runs/9*/model.safetensors")
+    assert code == 2 and err.count("\n") == 1 and "'runs/9*/model.safetensors' matches no file" in err
+    # a glob matching one checkpoint is the plain command: the same JSON as naming it
+    code, out, _ = run(capsys, "-q", "kl-report", "runs/0/*.safetensors", "--plugin-file", HANDSET_PLUGIN, "--json",
+                      "--dpi", 20)  # fmt: skip
+    assert code == 0 and json.loads(out)["schema"] == "latentkit.kl-report"
