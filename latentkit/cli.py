@@ -845,6 +845,13 @@ def train(
         Optional[float],
         typer.Option("--lr", help=f"Adam learning rate (VAE {defaults.TRAIN_LEARNING_RATE:g}, GAN {defaults.GAN_LEARNING_RATE:g})."),
     ] = None,
+    kl_warmup: Annotated[
+        int,
+        typer.Option(
+            "--kl-warmup",
+            help="VAEs: raise β linearly from 0 over this many optimizer steps (0 = off); 500 keeps a shapes model from collapsing.",
+        ),
+    ] = defaults.TRAIN_KL_WARMUP,
     n: NOpt = None,
     seed: SeedOpt = defaults.SEED,
     device: DeviceOpt = defaults.DEVICE,
@@ -871,6 +878,7 @@ def train(
             latent_dim=latent_dim,
             batch_size=batch_size,
             learning_rate=learning_rate,
+            kl_warmup=kl_warmup,
             n=n,
             seed=seed,
             device=device,

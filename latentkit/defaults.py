@@ -53,6 +53,10 @@ TRAIN_EPOCHS = 30
 TRAIN_LATENT_DIM = 10
 TRAIN_BATCH_SIZE = 64
 TRAIN_LEARNING_RATE = 1e-3
+# KL warm-up steps (β rises linearly from 0); 0 = none, so existing recipes train as before.
+# `--kl-warmup 500` is what makes a conv-vae on shapes use its latents within one short epoch
+# (README, "A shapes model worth analysing").
+TRAIN_KL_WARMUP = 0
 BETA = 1.0
 BETA_VAE_BETA = 8.0  # `train beta-vae` without --beta
 GAN_LATENT_DIM = 16

@@ -177,3 +177,18 @@ class _RowNumberSource:
         for start in range(0, self.size, batch_size):
             index = np.arange(start, min(start + batch_size, self.size), dtype=np.int64)
             yield Batch(x=self.get(index), index=index)
+
+
+def test_kl_warmup_ramps_beta_from_zero(few_digits):
+    """β_t = β·min(1, t/kl_warmup): one warm-up step is no warm-up; a ramp of 1e9 steps leaves the KL weightless."""
+    settings = {"latent_dim": 3, "beta": 4.0, "epochs": 2, "batch_size": 32, "seed": 3}
+    plain = train_vae(few_digits, **settings)
+    one_step = train_vae(few_digits, kl_warmup=1, **settings)
+    assert _same_weights(plain.model, one_step.model) and plain.history == one_step.history
+    slow = train_vae(few_digits, kl_warmup=10**9, **settings)
+    for record in slow.history:  # loss = recon + β_t·KL with β_t ≤ 4·10/1e9
+        assert record["kl"] > 0
+        assert 0 <= record["loss"] - record["recon"] <= 4e-8 * record["kl"] + 1e-9
+    assert not _same_weights(plain.model, slow.model)
+    with pytest.raises(LatentkitError, match="kl_warmup"):
+        train_vae(few_digits, kl_warmup=-1, **settings)

@@ -19,6 +19,7 @@ from latentkit.defaults import (
     SEED,
     TRAIN_BATCH_SIZE,
     TRAIN_EPOCHS,
+    TRAIN_KL_WARMUP,
     TRAIN_LATENT_DIM,
 )
 from latentkit.errors import LatentkitError
@@ -85,6 +86,7 @@ def train(
     latent_dim: int | None = None,
     batch_size: int = TRAIN_BATCH_SIZE,
     learning_rate: float | None = None,
+    kl_warmup: int = TRAIN_KL_WARMUP,
     n: int | None = None,
     seed: int = SEED,
     device: str = DEVICE,
@@ -101,6 +103,7 @@ def train(
     unless ``plugin`` names one (from ``plugin_files`` or installed packages),
     built from ``config``. ``learning_rate`` defaults to the training module's
     per-kind default. ``log`` receives one line per epoch.
+    ``kl_warmup`` (VAEs) raises β linearly from 0 over that many optimizer steps.
     ``n`` trains on a reproducible random subset of that many rows (the same
     selection as every analysis command's ``--n``).
     """
@@ -114,6 +117,10 @@ def train(
         raise LatentkitError(f"--epochs {epochs} is not positive", fix="pass --epochs 1 or more")
     if model_type == "gan" and beta is not None:
         raise LatentkitError("--beta applies to VAEs only", fix="drop --beta, or train vae/beta-vae")
+    if not 0 <= kl_warmup <= 10**9:
+        raise LatentkitError(f"--kl-warmup {kl_warmup} is outside [0, 1e9] steps", fix="use e.g. --kl-warmup 500, or 0 for none")
+    if model_type == "gan" and kl_warmup:
+        raise LatentkitError("--kl-warmup applies to VAEs only", fix="drop --kl-warmup, or train vae/beta-vae")
     if plugin is None and (config is not None or plugin_files):
         raise LatentkitError("--config and --plugin-file need --plugin NAME", fix="add --plugin NAME, or drop them")
     if plugin is not None and latent_dim is not None:
@@ -158,8 +165,13 @@ def train(
         beta = beta if beta is not None else (BETA if model_type == "vae" else BETA_VAE_BETA)
         if beta < 0:
             raise LatentkitError(f"--beta {beta} is negative", fix="pass a β ≥ 0")
-        result = train_vae(source, latent_dim=TRAIN_LATENT_DIM if latent_dim is None else latent_dim, beta=beta, **common)
+        result = train_vae(
+            source, latent_dim=TRAIN_LATENT_DIM if latent_dim is None else latent_dim, beta=beta,
+            kl_warmup=kl_warmup, **common,
+        )  # fmt: skip
         training = {"beta": beta, "epochs": epochs, "seed": seed}
+        if kl_warmup:  # recorded only when used, so checkpoints trained without it keep their bytes
+            training["kl_warmup"] = kl_warmup
     save(
         result.model, out, plugin=result.plugin, config=result.config, dataset=dataset_spec(data), training=training
     )

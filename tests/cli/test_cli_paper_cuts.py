@@ -130,3 +130,15 @@ def test_info_device_checks_the_device_and_the_room_for_the_weights(capsys, hand
     assert json.loads(out)["results"]["device"] is None  # without --device, info never imports torch's device checks
     code, _, err = run(capsys, "info", handset_checkpoint, "--device", "tpu")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "tpu" in err
+
+
+def test_train_kl_warmup_is_recorded_and_checked(capsys, tmp_path):
+    out = tmp_path / "w.safetensors"
+    code, _, err = run(capsys, "train", "vae", "--data", "digits", "--n", "100", "--epochs", "1", "--kl-warmup", "50", "--out", out)
+    assert code == 0, err
+    code, stdout, _ = run(capsys, "info", out, "--json")
+    assert json.loads(stdout)["results"]["training"] == {"beta": 1.0, "epochs": 1, "seed": 0, "kl_warmup": 50}
+    code, _, err = run(capsys, "train", "gan", "--data", "digits", "--kl-warmup", "5", "--out", tmp_path / "g.safetensors")
+    assert code == 2 and "--kl-warmup applies to VAEs only" in err
+    code, _, err = run(capsys, "train", "vae", "--data", "digits", "--kl-warmup", "-3", "--out", tmp_path / "v.safetensors")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--kl-warmup -3 is outside" in err
