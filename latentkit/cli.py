@@ -922,7 +922,14 @@ def demo(
 
 @app.command()
 def disentangle(
-    checkpoint: Annotated[Optional[Path], typer.Argument(help="A VAE checkpoint (or use --codes).")] = None,
+    checkpoints: Annotated[
+        Optional[list[Path]],
+        typer.Argument(
+            help="A VAE checkpoint (or use --codes). Several, or a quoted glob ('runs/*/model.safetensors'), make a "
+            "sweep: one table comparing them with the first.",
+            show_default=False,
+        ),
+    ] = None,
     codes: Annotated[
         Optional[Path], typer.Option("--codes", help="Score precomputed codes: an .npz with codes (N, D) and factors (N, K).")
     ] = None,
@@ -974,35 +981,24 @@ def disentangle(
 ) -> None:
     """Disentanglement scores (MIG, DCI, SAP, modularity, IRS, unsupervised, β-VAE, FactorVAE)."""
     from latentkit.commands.disentangle import disentangle as run_disentangle
+    from latentkit.commands.sweep import disentangle_sweep, expand_checkpoints
 
+    paths = expand_checkpoints(checkpoints) if checkpoints else [None]
+    options = dict(
+        codes=codes, data=data, metrics=metrics, n=n, seed=seed, dci_model=dci_model, bootstrap=bootstrap,
+        bin_factors=bin_factors, spatial=spatial, num_train=num_train, num_eval=num_eval, row_order=row_order, out=out,
+        batch_size=batch_size, device=device, workers=workers, plugin=plugin, config=_config(config),
+        plugin_files=plugin_file or (), strip_prefix=strip_prefix, trust_pickles=trust_pickles,
+        figure_format=figure_format, dpi=dpi,
+    )  # fmt: skip
     with _progress("encoding", enabled=not state.quiet) as progress:
-        report = run_disentangle(
-            checkpoint,
-            codes=codes,
-            data=data,
-            metrics=metrics,
-            n=n,
-            seed=seed,
-            dci_model=dci_model,
-            bootstrap=bootstrap,
-            bin_factors=bin_factors,
-            spatial=spatial,
-            num_train=num_train,
-            num_eval=num_eval,
-            row_order=row_order,
-            out=out,
-            batch_size=batch_size,
-            device=device,
-            workers=workers,
-            plugin=plugin,
-            config=_config(config),
-            plugin_files=plugin_file or (),
-            strip_prefix=strip_prefix,
-            trust_pickles=trust_pickles,
-            figure_format=figure_format,
-            dpi=dpi,
-            progress=progress,
-        )
+        if len(paths) > 1:
+            if codes is not None:
+                raise LatentkitError("give either checkpoints or --codes FILE.npz", fix="drop --codes for a sweep")
+            del options["codes"]
+            _print_sweep(disentangle_sweep(paths, progress=progress, **options), as_json=as_json)
+            return
+        report = run_disentangle(paths[0], progress=progress, **options)
     if as_json:
         _emit_json(report.to_json())
     console = _console(stderr=as_json)
@@ -1024,7 +1020,14 @@ def disentangle(
 
 @app.command()
 def check(
-    checkpoint: Annotated[Path, typer.Argument(help="The checkpoint to gate (.safetensors).")],
+    checkpoints: Annotated[
+        list[Path],
+        typer.Argument(
+            help="The checkpoint to gate (.safetensors). Several, or a quoted glob, make a sweep: each is checked, "
+            "exit 1 if any fails; relative rules compare with --baseline, else with the first.",
+            show_default=False,
+        ),
+    ],
     require: Annotated[
         Optional[list[str]],
         typer.Option("--require", help="A rule FIGURE OP VALUE, e.g. 'active_units >= 8' or 'mig >= baseline - 0.05' (repeatable)."),
@@ -1051,27 +1054,32 @@ def check(
 ) -> None:
     """Gate a checkpoint on rules over named figures: exit 0 when every rule holds, 1 when one fails, 2 on bad input."""
     from latentkit.commands.check import check as run_check
-    from latentkit.commands.check import github_annotations, markdown_summary
+    from latentkit.commands.sweep import check_sweep, expand_checkpoints
 
+    paths = expand_checkpoints(checkpoints)
+    options = dict(
+        require=require or (), rules_file=rules_file, baseline=baseline, data=data, n=n, seed=seed,
+        batch_size=batch_size, device=device, plugin=plugin, config=_config(config), plugin_files=plugin_file or (),
+        strip_prefix=strip_prefix, trust_pickles=trust_pickles, junit=junit,
+    )  # fmt: skip
     with _progress("analysing", enabled=not state.quiet) as progress:
-        result = run_check(
-            checkpoint,
-            require=require or (),
-            rules_file=rules_file,
-            baseline=baseline,
-            data=data,
-            n=n,
-            seed=seed,
-            batch_size=batch_size,
-            device=device,
-            plugin=plugin,
-            config=_config(config),
-            plugin_files=plugin_file or (),
-            strip_prefix=strip_prefix,
-            trust_pickles=trust_pickles,
-            junit=junit,
-            progress=lambda analysis: progress,
-        )
+        if len(paths) > 1:
+            sweep = check_sweep(paths, progress=lambda analysis: progress, **options)
+        else:
+            result = run_check(paths[0], progress=lambda analysis: progress, **options)
+    if len(paths) > 1:
+        _print_sweep(sweep, as_json=as_json)
+        console = _console(stderr=as_json)
+        for one in sweep.results:
+            for outcome in one.failures:
+                console.print(Text.assemble(("FAIL ", "red"), f"{_literal(one.checkpoint)}: {outcome.message}"))
+        failing = sum(not one.passed for one in sweep.results)
+        verdict = f"{failing} of {len(sweep.results)} checkpoints failed" if failing else "every checkpoint passes every rule"
+        console.print(Text(verdict, style="bold"))
+        _github_report(sweep.results, as_json=as_json, labelled=True)
+        if not sweep.passed:
+            raise typer.Exit(ExitCode.CHECK_FAILED)
+        return
     if as_json:
         _emit_json(result.to_json())
     console = _console(stderr=as_json)
@@ -1096,15 +1104,24 @@ def check(
     console.print(f"[bold]{verdict}[/bold] (analyses run: {', '.join(result.analyses)})")
     for path in result.files.values():
         console.print(Text(f"wrote {path}"))
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        for line in github_annotations(result):
-            print(line, file=sys.stderr if as_json else sys.stdout, flush=True)  # stdout stays JSON with --json
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary:
-            with open(summary, "a", encoding="utf-8") as handle:
-                handle.write(markdown_summary(result))
+    _github_report([result], as_json=as_json, labelled=False)
     if not result.passed:
         raise typer.Exit(ExitCode.CHECK_FAILED)
+
+
+def _github_report(results: list[Any], *, as_json: bool, labelled: bool) -> None:
+    """Under GitHub Actions: an ``::error`` annotation per failed rule and a step-summary table per checkpoint."""
+    from latentkit.commands.check import github_annotations, markdown_summary
+
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return
+    for result in results:
+        for line in github_annotations(result, label=str(result.checkpoint) if labelled else None):
+            print(line, file=sys.stderr if as_json else sys.stdout, flush=True)  # stdout stays JSON with --json
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write("".join(markdown_summary(result) for result in results))
 
 
 @app.command()

@@ -18,6 +18,12 @@ written. A rank that dies without a word (killed) closes its connections, so the
 others' collectives fail at once; ``torchrun`` stops the rest within its monitor
 interval (0.1 s).
 
+A sweep over checkpoints (:mod:`latentkit.commands.sweep`) keeps every rank for every
+checkpoint (:func:`sweep_passes`): each checkpoint's first encoding pass is split over the
+ranks as above, rank 0 carries that checkpoint on alone, and the other ranks go straight to
+the next checkpoint's pass (:class:`PassDone`), where they wait for rank 0; they leave after
+the last one. Each checkpoint's numbers are those of one process.
+
 Backends: gloo for CPU models, nccl for CUDA ones (each rank then uses
 ``cuda:LOCAL_RANK``). One process (no ``WORLD_SIZE``, or 1) never touches
 ``torch.distributed``.
@@ -44,9 +50,14 @@ class FollowerDone(Exception):
         self.exit_code = exit_code
 
 
+class PassDone(Exception):
+    """Raised on ranks other than 0 in a sweep once their share of a checkpoint's pass is done."""
+
+
 @dataclass
 class _State:
-    solo: bool = False  # True on rank 0 once the followers have left
+    solo: bool = False  # True on rank 0 once the followers have left (or, in a sweep, for the rest of a checkpoint)
+    sweep: bool = False  # the ranks stay for the next checkpoint's pass instead of leaving
 
 
 _state = _State()
@@ -100,6 +111,35 @@ def shard(n: int) -> Any:
     import numpy as np
 
     return np.array_split(np.arange(n, dtype=np.int64), world_size())[rank()]
+
+
+class sweep_passes:  # noqa: N801 - used as a context manager, like contextlib's
+    """Keep every rank for the first encoding pass of each checkpoint of a sweep.
+
+    Call :meth:`next_checkpoint` before each checkpoint; on ranks other than 0 a
+    checkpoint's work ends with :class:`PassDone` (catch it and go on), and leaving the
+    block ends the group and raises :class:`FollowerDone` there. One process: no effect.
+    """
+
+    def __enter__(self) -> sweep_passes:
+        _state.sweep = world_size() > 1
+        return self
+
+    def next_checkpoint(self) -> None:
+        if _state.sweep:
+            _state.solo = False  # the next pass is split over the ranks again
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
+        was_sweep, _state.sweep = _state.sweep, False
+        if not was_sweep:
+            return
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            _leave(dist)
+        _state.solo = True
+        if kind is None and not is_main():
+            raise FollowerDone()
 
 
 def _collective(dist: Any, what: str, call: Any) -> Any:
@@ -173,6 +213,11 @@ def combine(local: Any, failure: BaseException | None, device: str) -> Any:
             fields[item.name] = np.concatenate(present)
         else:
             fields[item.name] = value
+    if _state.sweep:  # a sweep: rank 0 goes on alone with this checkpoint, the others to the next one
+        _state.solo = True
+        if not is_main():
+            raise PassDone()
+        return dataclasses.replace(local, **fields)
     _leave(dist)
     if not is_main():
         raise FollowerDone()

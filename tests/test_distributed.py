@@ -107,3 +107,24 @@ def test_a_failing_rank_stops_the_job_with_its_reason_and_no_output(mlp_vae_chec
     assert errors[0].startswith("error: rank 2 of 3: ") and f"x row {bad_row} contains NaN or inf" in errors[0]
     assert "exitcode  : 2" in run.stderr  # torchrun's summary of the failed ranks
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_sweep_keeps_every_rank_for_each_checkpoint_and_agrees_with_one_process(tmp_path, handset_data):
+    from latentkit.commands.sweep import kl_report_sweep
+    from tests.commands.test_sweep import SCALES, _save
+    from tests.conftest import HANDSET_PLUGIN
+
+    runs = [_save(tmp_path / "runs" / str(i) / "model.safetensors", s, handset_data) for i, s in enumerate(SCALES)]
+    alone = kl_report_sweep(runs, out=tmp_path / "alone", plugin_files=[HANDSET_PLUGIN], dpi=20)
+    run = torchrun(2, "kl-report", str(tmp_path / "runs" / "*" / "model.safetensors"), "--plugin-file",
+                   str(HANDSET_PLUGIN), "--dpi", "20", "--out", str(tmp_path / "shared"), "--json")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    shared = json.loads(run.stdout)
+    assert shared["schema"] == "latentkit.kl-report-sweep"
+    assert_close(figures(json.loads(alone.to_json())), figures(shared))
+    written = sorted(str(p.relative_to(tmp_path / "shared")) for p in (tmp_path / "shared").rglob("*"))
+    assert written == sorted(str(p.relative_to(tmp_path / "alone")) for p in (tmp_path / "alone").rglob("*"))
+    failing = torchrun(2, "check", *map(str, runs), "--require", "active_units >= 2", "--plugin-file",
+                       str(HANDSET_PLUGIN), "--json")  # fmt: skip
+    assert failing.returncode == 1, failing.stderr
+    assert [d["results"]["passed"] for d in json.loads(failing.stdout)["results"]["checkpoints"]] == [True, True, False]

@@ -47,10 +47,18 @@ class Analyses:
     ``documents`` keeps every document produced, for reports and for the notes.
     """
 
-    def __init__(self, model: ModelInput, selection: DataSelection, *, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        model: ModelInput,
+        selection: DataSelection,
+        *,
+        progress: Progress | None = None,
+        sources: Callable[[Any], Any] | None = None,
+    ) -> None:
         self.model = model
         self.selection = selection
         self.progress = progress
+        self.open_source = sources or selection.open  # a sweep shares its opened data (SharedSources)
         self.documents: dict[str, dict[str, Any]] = {}
         self.runs: list[str] = []  # the analyses run, in order (at most once each)
         self.prepared: Any | None = None
@@ -71,8 +79,8 @@ class Analyses:
 
         ckpt = self.model.open()
         if ckpt.kind != "vae":
-            return Prepared(ckpt, self.selection.open(ckpt) if self.selection.data is not None else None, None)
-        source = self.selection.open(ckpt)
+            return Prepared(ckpt, self.open_source(ckpt) if self.selection.data is not None else None, None)
+        source = self.open_source(ckpt)
         rows = np.zeros(0, dtype=np.int64)
         for command in commands:
             chosen = self.selection.rows(len(source), default=_DEFAULT_ROWS[command], name=source.name)
@@ -221,7 +229,13 @@ def _rule_values(rules: Sequence[Rule], values: dict[str, Any]) -> dict[str, flo
 
 
 def baseline_values(
-    path: Path, rules: Sequence[Rule], model: ModelInput, selection: DataSelection, progress: Progress | None
+    path: Path,
+    rules: Sequence[Rule],
+    model: ModelInput,
+    selection: DataSelection,
+    progress: Progress | None,
+    *,
+    sources: Callable[[Any], Any] | None = None,
 ) -> dict[str, float | None]:
     """The baseline's value of every figure the relative rules read.
 
@@ -252,7 +266,7 @@ def baseline_values(
                 ) from None
         return {name: value for name, value in _rule_values(relative, values).items()}
     base_model = dataclasses.replace(model, checkpoint=path)
-    analyses = Analyses(base_model, selection, progress=progress)
+    analyses = Analyses(base_model, selection, progress=progress, sources=sources)
     return _rule_values(relative, analyses.values([r.figure for r in relative]))
 
 
@@ -267,6 +281,64 @@ def collect_rules(require: Sequence[str], rules_file: Path | None, *, cwd: Path 
             fix="pass --require 'active_units >= 8', or add [tool.latentkit.check] require = [...] to pyproject.toml",
         )
     return texts, found
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """Everything ``check`` decides before analysing anything: the specs, the parsed rules, the settings."""
+
+    model: ModelInput
+    selection: DataSelection
+    texts: list[str]
+    rules_file: Path | None
+    rules: list[Rule]
+    settings: CheckSettings
+
+
+def plan_check(
+    checkpoint: str | Path,
+    *,
+    require: Sequence[str] = (),
+    rules_file: str | Path | None = None,
+    baseline: str | Path | None = None,
+    data: str | None = None,
+    n: int | None = None,
+    seed: int = 0,
+    batch_size: int | None = None,
+    device: str | None = None,
+    plugin: str | None = None,
+    config: dict[str, Any] | None = None,
+    plugin_files: Sequence[str | Path] = (),
+    strip_prefix: str | None = None,
+    trust_pickles: bool = False,
+    junit: str | Path | None = None,
+    cwd: str | Path | None = None,
+    baseline_optional: bool = False,
+) -> CheckPlan:
+    """Check every setting and parse every rule; nothing is opened. ``baseline_optional``: relative
+    rules may go without ``--baseline`` (a sweep compares with its first checkpoint)."""
+    from latentkit.defaults import BATCH_SIZE, DEVICE
+
+    model = ModelInput(
+        checkpoint, device or DEVICE, batch_size or BATCH_SIZE, plugin, config, tuple(Path(p) for p in plugin_files),
+        strip_prefix, trust_pickles,
+    )  # fmt: skip
+    selection = DataSelection(data, n, seed)
+    for spec in (model, selection):
+        spec.validate()
+    texts, found = collect_rules(tuple(require), Path(rules_file) if rules_file else None, cwd=Path(cwd) if cwd else None)
+    rules = parse_rules(texts)
+    if any(r.needs_baseline for r in rules) and baseline is None and not baseline_optional:
+        first = next(r for r in rules if r.needs_baseline)
+        raise LatentkitError(f"rule {first.text!r} compares with a baseline, but none was given", fix="pass --baseline CKPT|REPORT.json")
+    if baseline is not None and not Path(baseline).is_file():
+        raise LatentkitError(f"baseline {baseline} does not exist", fix="pass --baseline with a checkpoint or a saved JSON report")
+    settings = CheckSettings(tuple(require), Path(rules_file) if rules_file else None, Path(baseline) if baseline else None)
+    if junit is not None:
+        from latentkit.outputs import prepare_out_dir
+
+        prepare_out_dir(Path(junit).parent)  # a folder that cannot be written fails before any analysis
+    return CheckPlan(model, selection, texts, found, list(rules), settings)
 
 
 def check(
@@ -294,34 +366,48 @@ def check(
     ``progress(analysis)`` may return a ``progress(total) -> advance(n)`` for one analysis.
     With ``junit`` the JUnit XML is written there (atomically).
     """
-    from latentkit.defaults import BATCH_SIZE, DEVICE
-
-    model = ModelInput(
-        checkpoint, device or DEVICE, batch_size or BATCH_SIZE, plugin, config, tuple(Path(p) for p in plugin_files),
-        strip_prefix, trust_pickles,
+    plan = plan_check(
+        checkpoint, require=require, rules_file=rules_file, baseline=baseline, data=data, n=n, seed=seed,
+        batch_size=batch_size, device=device, plugin=plugin, config=config, plugin_files=plugin_files,
+        strip_prefix=strip_prefix, trust_pickles=trust_pickles, junit=junit, cwd=cwd,
     )  # fmt: skip
-    selection = DataSelection(data, n, seed)
-    for spec in (model, selection):
-        spec.validate()
-    texts, found = collect_rules(tuple(require), Path(rules_file) if rules_file else None, cwd=Path(cwd) if cwd else None)
-    rules = parse_rules(texts)
-    if any(r.needs_baseline for r in rules) and baseline is None:
-        first = next(r for r in rules if r.needs_baseline)
-        raise LatentkitError(f"rule {first.text!r} compares with a baseline, but none was given", fix="pass --baseline CKPT|REPORT.json")
-    if baseline is not None and not Path(baseline).is_file():
-        raise LatentkitError(f"baseline {baseline} does not exist", fix="pass --baseline with a checkpoint or a saved JSON report")
-    settings = CheckSettings(tuple(require), Path(rules_file) if rules_file else None, Path(baseline) if baseline else None)
+    base = None
+    if baseline is not None:
+        base = baseline_values(Path(baseline), plan.rules, plan.model, plan.selection, progress)
+    result = check_with(plan, checkpoint, base, progress=progress)
     if junit is not None:
-        from latentkit.outputs import prepare_out_dir
+        from latentkit.outputs import atomic_write_text
 
-        prepare_out_dir(Path(junit).parent)  # a folder that cannot be written fails before any analysis
+        result.files["junit"] = atomic_write_text(junit, junit_xml(result))
+        result.document["figures"] = {"junit": str(junit)}
+    return result
 
-    analyses = Analyses(model, selection, progress=progress)
-    values = analyses.values(list({r.figure.name: r.figure for r in rules}.values()))
-    measured = _rule_values(rules, values)
-    base = baseline_values(Path(baseline), rules, model, selection, progress) if baseline is not None else {}
+
+def check_with(
+    plan: CheckPlan,
+    checkpoint: str | Path,
+    base: dict[str, float | None] | None,
+    *,
+    progress: Progress | None = None,
+    sources: Callable[[Any], Any] | None = None,
+    baseline_from: Path | None = None,
+) -> CheckResult:
+    """The rules of ``plan`` checked on ``checkpoint``, relative ones against ``base`` (the baseline's
+    values by rule name; None: the checkpoint is its own baseline, as a sweep's first one is).
+    ``baseline_from`` names where ``base`` came from when it is not ``--baseline`` (a sweep's first checkpoint)."""
+    model = dataclasses.replace(plan.model, checkpoint=Path(checkpoint))
+    settings = plan.settings
+    if baseline_from is not None and any(r.needs_baseline for r in plan.rules):
+        settings = dataclasses.replace(settings, baseline=Path(baseline_from))
+    analyses = Analyses(model, plan.selection, progress=progress, sources=sources)
+    values = analyses.values(list({r.figure.name: r.figure for r in plan.rules}.values()))
+    measured = _rule_values(plan.rules, values)
+    if base is None:
+        base = {r.name: measured[r.name] for r in plan.rules if r.needs_baseline}
+        if base:
+            settings = dataclasses.replace(settings, baseline=model.checkpoint)
     outcomes = []
-    for rule in rules:
+    for rule in plan.rules:
         base_value = base.get(rule.name) if rule.needs_baseline else None
         threshold = None
         if not rule.needs_baseline or base_value is not None:
@@ -332,16 +418,17 @@ def check(
     notes = [f"{command}: {note}" for command, doc in analyses.documents.items() for note in doc["notes"]]
     ckpt_block = next((doc["checkpoint"] for doc in analyses.documents.values()), None)
     data_blocks = {command: doc["data"] for command, doc in analyses.documents.items()}
+    selection = plan.selection
     document = envelope(
         "check",
         checkpoint=ckpt_block,
         data=next(iter(data_blocks.values()), None),
         settings={
-            "rules": texts,
-            "rules_file": str(found) if found else None,
-            "baseline": str(baseline) if baseline is not None else None,
-            "n": n,
-            "seed": seed,
+            "rules": plan.texts,
+            "rules_file": str(plan.rules_file) if plan.rules_file else None,
+            "baseline": str(settings.baseline) if settings.baseline is not None else None,
+            "n": selection.n,
+            "seed": selection.seed,
             "batch_size": model.batch_size,
             "device": model.device,
         },
@@ -353,34 +440,36 @@ def check(
             "data": data_blocks,
         },
         notes=notes,
-        figures={"junit": str(junit)} if junit is not None else {},
+        figures={},
         provenance=provenance("check", [str(checkpoint)], model, selection, settings),
     )
-    result = CheckResult(model.checkpoint, outcomes, found, settings.baseline, list(analyses.runs), notes, document)
-    if junit is not None:
-        from latentkit.outputs import atomic_write_text
-
-        result.files["junit"] = atomic_write_text(junit, junit_xml(result))
-    return result
+    return CheckResult(model.checkpoint, outcomes, plan.rules_file, settings.baseline, list(analyses.runs), notes, document)
 
 
-def junit_xml(result: CheckResult) -> str:
-    """JUnit XML: one test case per rule, a ``failure`` for each rule that does not hold."""
-    suite = ElementTree.Element(
-        "testsuite",
-        name=f"latentkit check {result.checkpoint.name}",
-        tests=str(len(result.outcomes)),
-        failures=str(len(result.failures)),
-        errors="0",
-        skipped="0",
-    )
-    for outcome in result.outcomes:
-        case = ElementTree.SubElement(suite, "testcase", classname="latentkit.check", name=outcome.rule.text)
-        if not outcome.passed:
-            failure = ElementTree.SubElement(case, "failure", message=outcome.message, type="RuleFailed")
-            failure.text = outcome.message
-    root = ElementTree.Element("testsuites", name="latentkit", tests=suite.get("tests"), failures=suite.get("failures"))
-    root.append(suite)
+def junit_xml(result: CheckResult | Sequence[CheckResult]) -> str:
+    """JUnit XML: one test suite per checkpoint (several for a sweep), one test case per rule, a
+    ``failure`` for each rule that does not hold."""
+    results = [result] if isinstance(result, CheckResult) else list(result)
+    root = ElementTree.Element("testsuites", name="latentkit")
+    for one in results:
+        # a sweep names each suite by the checkpoint's path (two may share a file name)
+        label = one.checkpoint.name if len(results) == 1 else str(one.checkpoint)
+        suite = ElementTree.SubElement(
+            root,
+            "testsuite",
+            name=f"latentkit check {label}",
+            tests=str(len(one.outcomes)),
+            failures=str(len(one.failures)),
+            errors="0",
+            skipped="0",
+        )
+        for outcome in one.outcomes:
+            case = ElementTree.SubElement(suite, "testcase", classname="latentkit.check", name=outcome.rule.text)
+            if not outcome.passed:
+                failure = ElementTree.SubElement(case, "failure", message=outcome.message, type="RuleFailed")
+                failure.text = outcome.message
+    root.set("tests", str(sum(len(one.outcomes) for one in results)))
+    root.set("failures", str(sum(len(one.failures) for one in results)))
     ElementTree.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
 
@@ -390,11 +479,12 @@ def _escape_annotation(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def github_annotations(result: CheckResult) -> list[str]:
-    """One ``::error`` workflow command per failed rule."""
+def github_annotations(result: CheckResult, *, label: str | None = None) -> list[str]:
+    """One ``::error`` workflow command per failed rule (``label``: the checkpoint, in a sweep)."""
+    prefix = f"{label}: " if label else ""
     return [
         f"::error title={_escape_annotation('latentkit check: ' + o.rule.name).replace(':', '%3A').replace(',', '%2C')}::"
-        f"{_escape_annotation(o.message)}"
+        f"{_escape_annotation(prefix + o.message)}"
         for o in result.failures
     ]
 
@@ -418,4 +508,7 @@ def markdown_summary(result: CheckResult) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-__all__ = ["Analyses", "CheckResult", "check", "github_annotations", "junit_xml", "markdown_summary"]
+__all__ = [
+    "Analyses", "CheckPlan", "CheckResult", "check", "check_with", "github_annotations", "junit_xml",
+    "markdown_summary", "plan_check",
+]  # fmt: skip

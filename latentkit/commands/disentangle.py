@@ -50,7 +50,7 @@ from latentkit.defaults import (
 from latentkit.envelope import checkpoint_block, data_block, envelope
 from latentkit.errors import LatentkitError
 from latentkit.options import DataSelection, ModelInput, OutputSpec, flag, provenance
-from latentkit.outputs import atomic_write_json, output_set, prepare_out_dir, to_json
+from latentkit.outputs import atomic_write_json, prepare_out_dir, to_json, written_into
 
 JSON_NAME = "disentangle.json"
 DCI_MODELS = ("reference", "fast")
@@ -290,7 +290,7 @@ def encode_factor_data(
     codes_of = RowCodes(
         checkpoint.model, base, batch_size=batch_size, device=device, spatial=spatial, workers=workers
     )
-    if prepared is not None:
+    if prepared is not None and prepared.bank is not None:
         codes, layout = prepared.codes_of(rows, spatial=spatial, progress=progress)
     else:
         codes = codes_of(base_rows, progress=progress)
@@ -440,6 +440,7 @@ def disentangle(
     dpi: int = FIGURE_DPI,
     progress: Callable[[int], Callable[[int], None]] | None = None,
     prepared: Any | None = None,
+    into: Path | None = None,
 ) -> DisentangleReport:
     """Disentanglement scores of a VAE checkpoint over ``data``, or of precomputed ``codes``.
 
@@ -451,7 +452,9 @@ def disentangle(
     adds percentile confidence intervals of the array-level scores.
     ``spatial`` reduces a spatial latent to codes: ``channel-mean`` (each
     channel averaged over its positions, the default) or ``flatten`` (every
-    value a code).
+    value a code). ``prepared`` (a :class:`~latentkit.commands._prepared.Prepared`) supplies the
+    opened checkpoint and data (and, with a bank, the encoded rows); ``into`` writes the files
+    straight into that folder (a sweep's staging subfolder; the sweep commits it).
     """
     if (checkpoint is None) == (codes is None):
         raise LatentkitError(
@@ -496,7 +499,10 @@ def disentangle(
             ckpt, source, n=count, seed=seed, batch_size=batch_size, device=device, bin_factors=bin_factors,
             progress=callback, spatial=spatial, prepared=prepared, workers=workers,
         )  # fmt: skip
-    out_dir = prepare_out_dir(out or default_out_dir(codes if codes is not None else checkpoint)) if write else None
+    out_dir = None
+    if write:
+        default = default_out_dir(codes if codes is not None else checkpoint)
+        out_dir = Path(into) if into is not None else prepare_out_dir(out or default)
     report = score_factor_data(
         factor_data, chosen, asked=metrics is not None, seed=seed, dci_model=dci_model, bootstrap=bootstrap,
         num_train=num_train, num_eval=num_eval, sampler_notes=codes is None,
@@ -576,7 +582,7 @@ def disentangle(
         from latentkit.figures.heatmap import plot_factor_code_matrix
 
         final_dir = out_dir
-        with output_set(final_dir, "disentangle") as outs:
+        with written_into(into, final_dir, "disentangle") as outs:
             out_dir = outs.staging
             matrices = report.matrices
             if "mutual_information" in figures:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from latentkit import catalogue
+from latentkit import catalogue, distributed
 from latentkit.defaults import FIGURE_DPI, FIGURE_FORMAT, OUT_DIR_HASH_CHARS, OUT_ROOT, SEED
 from latentkit.envelope import envelope
 from latentkit.errors import LatentkitError
@@ -262,7 +262,7 @@ def sweep_document(
 
 
 # A command's part in a sweep: run it on one checkpoint (opened, with its data), written into a folder or not.
-RunOne = Callable[[Path, Any, "Path | None"], Any]
+RunOne = Callable[[Path, Any, "Path | None", bool], Any]
 
 
 def _analyse(
@@ -275,30 +275,37 @@ def _analyse(
     out: str | Path | None,
     write: bool,
 ) -> SweepResult:
-    """The sweep of a command that writes files (kl-report, disentangle): one output set for all."""
+    """The sweep of a command that writes files (kl-report, disentangle): each checkpoint opened and run
+    in turn with the shared data, its files staged in its subfolder, all committed as one output set."""
     from latentkit.commands._prepared import Prepared
     from latentkit.outputs import output_set, prepare_out_dir
 
     paths = expand_checkpoints(arguments)
-    model = ModelInput(paths[0], **{k: options[k] for k in _MODEL_OPTIONS if k in options})
+    model = _model_input(paths[0], options)
     selection = DataSelection(options.get("data"), options.get("n"), options.get("seed", SEED))
     output = OutputSpec(Path(out) if out is not None else None, options.get("figure_format", FIGURE_FORMAT), write,
                         options.get("dpi", FIGURE_DPI))  # fmt: skip
     for spec in (model, selection, output):
         spec.validate()
-    out_dir = prepare_out_dir(out if out is not None else default_sweep_dir(command, paths)) if write else None
+    main = distributed.is_main()  # under torchrun only rank 0 writes
+    out_dir = prepare_out_dir(out if out is not None else default_sweep_dir(command, paths)) if write and main else None
     folders = checkpoint_folders(paths)
     sources = SharedSources(selection)
     results = []
     with ExitStack() as stack:
         outs = stack.enter_context(output_set(out_dir, f"{command}.sweep")) if out_dir is not None else None
-        for path, folder in zip(paths, folders):
-            with _naming(path):
-                checkpoint = ModelInput(path, **{k: options[k] for k in _MODEL_OPTIONS if k in options}).open()
-                prepared = Prepared(checkpoint, sources(checkpoint), None)
-                into = outs.nested(folder, command) if outs is not None else None
-                results.append(run_one(path, prepared, into))
-            del checkpoint, prepared  # one model in memory at a time
+        with distributed.sweep_passes() as passes:  # the other ranks leave at its end
+            for path, folder in zip(paths, folders):
+                passes.next_checkpoint()
+                try:
+                    with _naming(path):
+                        checkpoint = _model_input(path, options).open()
+                        prepared = Prepared(checkpoint, sources(checkpoint), None)
+                        into = outs.nested(folder, command) if outs is not None else None
+                        results.append(run_one(path, prepared, into, write and main))
+                except distributed.PassDone:  # this rank's share of the checkpoint is done
+                    pass
+                checkpoint = prepared = None  # one model in memory at a time
         documents = [r.document for r in results]
         columns = columns_of(documents)
         values = [{c.name: _read(c.name, doc) for c in columns} for doc in documents]
@@ -317,6 +324,10 @@ def _analyse(
             if hasattr(one, "out_dir"):
                 one.out_dir = outs.out_dir / folder
     return result
+
+
+def _model_input(path: Path, options: dict[str, Any]) -> ModelInput:
+    return ModelInput(path, **{key: options[key] for key in _MODEL_OPTIONS if key in options})
 
 
 @contextmanager
@@ -347,7 +358,7 @@ def kl_report_sweep(checkpoints: Sequence[str | Path], *, out: str | Path | None
     compared on :data:`KL_HEADLINE`."""
     from latentkit.commands.kl_report import kl_report
 
-    def run_one(path: Path, prepared: Any, into: Path | None) -> Any:
+    def run_one(path: Path, prepared: Any, into: Path | None, write: bool) -> Any:
         return kl_report(path, write=write, prepared=prepared, into=into, **options)
 
     return _analyse("kl-report", checkpoints, run_one, lambda docs: _catalogue_columns(KL_HEADLINE),
@@ -360,7 +371,7 @@ def disentangle_sweep(checkpoints: Sequence[str | Path], *, out: str | Path | No
     own), compared on every score that ran, in the catalogue's order."""
     from latentkit.commands.disentangle import disentangle
 
-    def run_one(path: Path, prepared: Any, into: Path | None) -> Any:
+    def run_one(path: Path, prepared: Any, into: Path | None, write: bool) -> Any:
         return disentangle(path, write=write, prepared=prepared, into=into, **options)
 
     def columns(documents: list[dict[str, Any]]) -> list[Column]:
@@ -370,12 +381,69 @@ def disentangle_sweep(checkpoints: Sequence[str | Path], *, out: str | Path | No
     return _analyse("disentangle", checkpoints, run_one, columns, options=options, out=out, write=write)
 
 
+def check_sweep(
+    checkpoints: Sequence[str | Path],
+    *,
+    baseline: str | Path | None = None,
+    junit: str | Path | None = None,
+    progress: Any | None = None,
+    **options: Any,
+) -> SweepResult:
+    """:func:`~latentkit.commands.check.check` on every checkpoint (``options`` are its own): the rules
+    are evaluated per checkpoint, and the sweep passes only when every checkpoint does.
+
+    Relative rules compare with ``baseline`` when given (analysed or read once for the whole sweep),
+    else with the first checkpoint, itself included (its values are reused, not measured again).
+    With ``junit`` one XML file holds one test suite per checkpoint.
+    """
+    from latentkit.commands.check import baseline_values, check_with, junit_xml, plan_check
+
+    paths = expand_checkpoints(checkpoints)
+    plan = plan_check(paths[0], baseline=baseline, junit=junit, baseline_optional=True, **options)
+    sources = SharedSources(plan.selection)
+    base = None
+    results: list[Any] = []
+    with distributed.sweep_passes() as passes:  # under torchrun: every rank for each checkpoint's pass
+        if baseline is not None:
+            try:
+                base = baseline_values(Path(baseline), plan.rules, plan.model, plan.selection, progress, sources=sources)
+            except distributed.PassDone:
+                pass
+        for i, path in enumerate(paths):
+            passes.next_checkpoint()
+            try:
+                with _naming(path):
+                    first = paths[0] if baseline is None and i > 0 else None
+                    results.append(check_with(plan, path, base, progress=progress, sources=sources, baseline_from=first))
+            except distributed.PassDone:
+                continue
+            if base is None:  # the first checkpoint is the others' baseline
+                base = {o.rule.name: o.measured for o in results[0].outcomes if o.rule.needs_baseline}
+    columns = []
+    for rule in plan.rules:
+        if rule.name not in [c.name for c in columns]:
+            columns.append(Column(rule.name, rule.figure.unit, rule.figure.direction))
+    values = [r.document["results"]["figures"] for r in results]
+    rows = compare(paths, values, columns, passed=[r.passed for r in results])
+    passed = all(r.passed for r in results)
+    names = {"junit": str(junit)} if junit is not None else {}
+    document = sweep_document("check", paths, [r.document for r in results], columns, rows, figures=names,
+                              extra={"passed": passed})  # fmt: skip
+    result = SweepResult("check", paths, results, columns, rows, document, len(sources.opened))
+    if junit is not None:
+        from latentkit.outputs import atomic_write_text
+
+        result.files["junit"] = atomic_write_text(junit, junit_xml(results))
+    return result
+
+
 __all__ = [
     "Column",
     "ComparisonRow",
     "KL_HEADLINE",
     "SharedSources",
     "SweepResult",
+    "check_sweep",
     "checkpoint_folders",
     "compare",
     "default_sweep_dir",

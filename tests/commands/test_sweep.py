@@ -18,6 +18,7 @@ from tests.conftest import HANDSET_PLUGIN, LOGVAR, WEIGHT
 
 SCALES = (1.0, 0.5, 0.05)  # the encoder's weight, scaled: less KL and fewer active units down the list
 PLUGINS = {"plugin_files": [HANDSET_PLUGIN], "dpi": 20}  # small figures keep the tests fast
+PLUGINS_CHECK = {"plugin_files": [HANDSET_PLUGIN]}
 
 
 def _save(path: Path, scale: float, data: Path) -> Path:
@@ -159,3 +160,95 @@ def test_cli_table_json_and_the_glob_error(runs, tmp_path, capsys, monkeypatch):
     code, out, _ = run(capsys, "-q", "kl-report", "runs/0/*.safetensors", "--plugin-file", HANDSET_PLUGIN, "--json",
                       "--dpi", 20)  # fmt: skip
     assert code == 0 and json.loads(out)["schema"] == "latentkit.kl-report"
+
+
+@pytest.fixture
+def factor_runs(tmp_path: Path) -> list[Path]:
+    """Three hand-set VAEs over one factor data set: the second and third carry factor b ever more weakly."""
+    from tests.commands.test_report import _factor_checkpoint
+
+    (tmp_path / "f0").mkdir()
+    runs = [_factor_checkpoint(tmp_path / "f0")]
+    data = tmp_path / "f0" / "factors <&>.npz"  # the data it names
+    for i, b_weight in enumerate((0.2, 0.0), start=1):
+        weight = np.array(WEIGHT)
+        weight[1, 1] = b_weight  # z1 = b_weight · p1
+        runs.append(_save_weight(tmp_path / f"f{i}" / "factors.safetensors", weight, data))
+    return runs
+
+
+def _save_weight(path: Path, weight: np.ndarray, data: Path) -> Path:
+    from latentkit.models.checkpoint import save
+    from latentkit.models.registry import PluginRegistry
+
+    config = {"weight": weight.tolist(), "logvar": LOGVAR}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = PluginRegistry([HANDSET_PLUGIN]).get("handset-vae").build(config)
+    return save(model, path, plugin="handset-vae", config=config, dataset=str(data))
+
+
+def test_disentangle_sweep_scores_each_checkpoint_as_alone_from_one_encoding_each(factor_runs, tmp_path, monkeypatch):
+    import latentkit.data
+    from latentkit.commands.disentangle import disentangle
+    from latentkit.commands.sweep import disentangle_sweep
+
+    loads: list[str] = []
+    opened = latentkit.data.open_data
+    monkeypatch.setattr(latentkit.data, "open_data", lambda spec, **kw: loads.append(spec) or opened(spec, **kw))
+    seen = _counting_encoder(monkeypatch)
+    options = {"metrics": "mig,sap", "n": 200, "plugin_files": [HANDSET_PLUGIN]}
+    result = disentangle_sweep([str(tmp_path / "f*" / "factors.safetensors")], write=False, **options)
+    assert result.checkpoints == factor_runs and len(loads) == 1 and sum(seen) == 3 * 200
+    assert [c.name for c in result.columns] == ["mig", "sap", "sap_continuous"]
+    seen.clear()
+    alone = [disentangle(path, write=False, **options).scores for path in factor_runs]
+    for row, scores in zip(result.rows, alone):
+        assert row.values == scores
+        assert row.changes == pytest.approx({k: v - alone[0][k] for k, v in scores.items()}, abs=1e-12)
+    assert alone[2]["mig"] < alone[0]["mig"]  # factor b no longer in any code
+    doc = json.loads(result.to_json())
+    assert doc["schema"] == "latentkit.disentangle-sweep"
+    assert [d["results"]["scores"] for d in doc["results"]["checkpoints"]] == alone
+
+
+def test_check_sweep_gates_each_checkpoint_against_the_first_by_default(runs, tmp_path, monkeypatch, handset_images):
+    from xml.etree import ElementTree
+
+    from latentkit.commands.sweep import check_sweep
+
+    seen = _counting_encoder(monkeypatch)
+    rules = ["active_units >= 2", "kl.total >= baseline * 0.65"]
+    result = check_sweep(runs, require=rules, cwd=tmp_path, junit=tmp_path / "junit.xml", **PLUGINS_CHECK)
+    assert sum(seen) == 3 * len(handset_images)  # one pass per checkpoint; the first's values are the baseline
+    expected = [_expected(handset_images, s) for s in SCALES]
+    assert [r.passed for r in result.results] == [True, True, False] and not result.passed
+    # the second holds (2 active, 1.989 ≥ 0.65 · 2.729 = 1.774 nats); the third fails both (0 active, 1.745 nats)
+    assert [o.passed for o in result.results[2].outcomes] == [False, False]
+    assert result.results[1].outcomes[1].baseline == pytest.approx(expected[0]["kl.total"], rel=1e-5)
+    assert result.results[0].outcomes[1].passed  # the first compared with itself
+    assert [row.passed for row in result.rows] == [True, True, False]
+    assert result.rows[2].changes["active_units"] == -3
+    doc = json.loads(result.to_json())
+    assert doc["schema"] == "latentkit.check-sweep" and doc["results"]["passed"] is False
+    assert [d["settings"]["baseline"] for d in doc["results"]["checkpoints"]] == [str(runs[0])] * 3
+    suites = ElementTree.parse(tmp_path / "junit.xml").getroot().findall("testsuite")
+    assert [s.get("failures") for s in suites] == ["0", "0", "2"] and str(runs[2]) in suites[2].get("name")
+    seen.clear()
+    against = check_sweep(runs[:2], require=rules, baseline=runs[2], cwd=tmp_path, **PLUGINS_CHECK)
+    assert sum(seen) == 3 * len(handset_images)  # the baseline once, then each checkpoint once
+    assert against.passed and all(r.outcomes[1].baseline == pytest.approx(expected[2]["kl.total"], rel=1e-5)
+                                  for r in against.results)  # fmt: skip
+
+
+def test_check_sweep_on_the_command_line_exits_1_when_one_checkpoint_fails(runs, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "-q", "check", "runs/*/model.safetensors", "--require", "active_units >= 2",
+                         "--plugin-file", HANDSET_PLUGIN)  # fmt: skip
+    assert code == 1, err
+    rows = [line for line in out.splitlines() if line.startswith("│ runs/")]
+    assert [("pass" in r, "FAIL" in r) for r in rows] == [(True, False), (True, False), (False, True)]
+    assert "FAIL runs/2/model.safetensors: active_units >= 2: measured 0" in out and "1 of 3 checkpoints failed" in out
+    code, out, _ = run(capsys, "-q", "check", *runs[:2], "--require", "active_units >= 2", "--plugin-file",
+                       HANDSET_PLUGIN, "--json")  # fmt: skip
+    assert code == 0 and json.loads(out)["results"]["passed"] is True
