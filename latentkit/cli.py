@@ -1115,13 +1115,14 @@ def _github_report(results: list[Any], *, as_json: bool, labelled: bool) -> None
 
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return
-    for result in results:
-        for line in github_annotations(result, label=str(result.checkpoint) if labelled else None):
+    labels = [str(result.checkpoint) if labelled else None for result in results]
+    for result, label in zip(results, labels):
+        for line in github_annotations(result, label=label):
             print(line, file=sys.stderr if as_json else sys.stdout, flush=True)  # stdout stays JSON with --json
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as handle:
-            handle.write("".join(markdown_summary(result) for result in results))
+            handle.write("".join(markdown_summary(result, label=label) for result, label in zip(results, labels)))
 
 
 @app.command()

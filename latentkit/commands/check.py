@@ -489,11 +489,11 @@ def github_annotations(result: CheckResult, *, label: str | None = None) -> list
     ]
 
 
-def markdown_summary(result: CheckResult) -> str:
-    """A Markdown table of every rule, for ``$GITHUB_STEP_SUMMARY``."""
+def markdown_summary(result: CheckResult, *, label: str | None = None) -> str:
+    """A Markdown table of every rule, for ``$GITHUB_STEP_SUMMARY`` (``label``: the checkpoint's path, in a sweep)."""
     verdict = "passed" if result.passed else f"failed ({len(result.failures)} of {len(result.outcomes)} rules)"
     lines = [
-        f"### latentkit check `{result.checkpoint.name}`: {verdict}",
+        f"### latentkit check `{label or result.checkpoint.name}`: {verdict}",
         "",
         "| rule | measured | baseline | threshold | result |",
         "| --- | --- | --- | --- | --- |",

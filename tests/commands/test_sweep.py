@@ -108,8 +108,11 @@ def test_data_are_read_once_and_each_checkpoint_is_encoded_once(runs, tmp_path, 
     assert sum(seen) == 3 * len(handset_images) + 100  # every row once per checkpoint
     assert [r.n for r in result.results] == [257, 257, 257, 100]
     loads.clear(), seen.clear()
-    kl_report_sweep([*runs, fourth], data=str(other), write=False, **PLUGINS)  # --data applies to all
+    again = kl_report_sweep([*runs, fourth], data=str(other), write=False, **PLUGINS)  # --data applies to all
     assert loads == [str(other)] and sum(seen) == 4 * 100
+    assert again.document["data"] == {"source": str(other), "n_total": 100, "n": 100}  # shared: one data block
+    assert result.document["data"] is None  # the checkpoints read different data
+    assert kl_report_sweep([*runs, fourth], data=str(other), write=False, **PLUGINS).to_json() == again.to_json()
 
 
 def test_folders_stay_unique_when_stems_and_short_hashes_collide(runs, monkeypatch):
@@ -214,12 +217,17 @@ def test_disentangle_sweep_scores_each_checkpoint_as_alone_from_one_encoding_eac
 def test_check_sweep_gates_each_checkpoint_against_the_first_by_default(runs, tmp_path, monkeypatch, handset_images):
     from xml.etree import ElementTree
 
+    import latentkit.data
     from latentkit.commands.sweep import check_sweep
 
+    loads: list[str] = []
+    opened = latentkit.data.open_data
+    monkeypatch.setattr(latentkit.data, "open_data", lambda spec, **kw: loads.append(spec) or opened(spec, **kw))
     seen = _counting_encoder(monkeypatch)
     rules = ["active_units >= 2", "kl.total >= baseline * 0.65"]
     result = check_sweep(runs, require=rules, cwd=tmp_path, junit=tmp_path / "junit.xml", **PLUGINS_CHECK)
     assert sum(seen) == 3 * len(handset_images)  # one pass per checkpoint; the first's values are the baseline
+    assert len(loads) == 1  # the data they share, read once
     expected = [_expected(handset_images, s) for s in SCALES]
     assert [r.passed for r in result.results] == [True, True, False] and not result.passed
     # the second holds (2 active, 1.989 ≥ 0.65 · 2.729 = 1.774 nats); the third fails both (0 active, 1.745 nats)
@@ -242,6 +250,8 @@ def test_check_sweep_gates_each_checkpoint_against_the_first_by_default(runs, tm
 
 def test_check_sweep_on_the_command_line_exits_1_when_one_checkpoint_fails(runs, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "-q", "check", "runs/*/model.safetensors", "--require", "active_units >= 2",
                          "--plugin-file", HANDSET_PLUGIN)  # fmt: skip
@@ -249,6 +259,10 @@ def test_check_sweep_on_the_command_line_exits_1_when_one_checkpoint_fails(runs,
     rows = [line for line in out.splitlines() if line.startswith("│ runs/")]
     assert [("pass" in r, "FAIL" in r) for r in rows] == [(True, False), (True, False), (False, True)]
     assert "FAIL runs/2/model.safetensors: active_units >= 2: measured 0" in out and "1 of 3 checkpoints failed" in out
+    errors = [line for line in out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and "::runs/2/model.safetensors: active_units >= 2: measured 0" in errors[0]
+    summary = (tmp_path / "summary.md").read_text()
+    assert summary.count("### latentkit check `runs/") == 3 and "`runs/2/model.safetensors`: failed" in summary
     code, out, _ = run(capsys, "-q", "check", *runs[:2], "--require", "active_units >= 2", "--plugin-file",
                        HANDSET_PLUGIN, "--json")  # fmt: skip
     assert code == 0 and json.loads(out)["results"]["passed"] is True
