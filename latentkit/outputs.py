@@ -23,7 +23,9 @@ run deletes.
 A set may hold *nested sets* (:meth:`OutputSet.nested`): a sweep over checkpoints writes each
 checkpoint's own set (``kl-report.json`` and its figures) into a subfolder, and the sweep's
 table beside them; the subfolders are committed with the sweep, each retiring only the files of
-its own stem there, so the whole sweep appears at once or not at all. Each staging folder is ``flock``-ed by its run while it lives, so a
+its own stem there, so the whole sweep appears at once or not at all. The folders of a set are
+recorded in ``.latentkit-set-<stem>.json``, so the next commit of that stem retires the files
+of folders it no longer holds (a checkpoint dropped from the sweep). Each staging folder is ``flock``-ed by its run while it lives, so a
 concurrent run's folder is never taken for a stale one.
 
 Files are created with the permissions the umask allows (as ``open`` would), not
@@ -121,7 +123,32 @@ def _commit_staged(staging: Path, out_dir: Path) -> None:
         if source.exists():  # absent: already moved before a crash
             os.replace(source, out_dir / name)
     _retire(out_dir, listing["stem"], names)
+    if listing.get("nested"):  # a set with folders (a sweep)
+        _retire_folders(out_dir, listing["stem"], listing["nested"])
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def _retire_folders(out_dir: Path, stem: str, nested: dict[str, Any]) -> None:
+    """Retire the nested sets of the previous ``stem`` set that this one does not hold (a sweep's
+    checkpoints no longer swept), as recorded in ``.latentkit-set-<stem>.json``; then record these."""
+    record = out_dir / f".latentkit-set-{stem}.json"
+    try:
+        previous = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        previous = {}
+    for folder, nested_stem in (previous.items() if isinstance(previous, dict) else ()):
+        target = out_dir / str(folder)
+        if folder in nested or os.path.basename(str(folder)) != folder or str(folder).startswith("."):
+            continue
+        if target.is_dir() and not target.is_symlink() and isinstance(nested_stem, str):
+            _retire(target, nested_stem, set())
+            try:
+                target.rmdir()  # only when nothing else lives there
+            except OSError:
+                pass
+    partial = out_dir / f".latentkit-set-{stem}.json.partial"
+    partial.write_text(json.dumps({folder: entry["stem"] for folder, entry in nested.items()}), encoding="utf-8")
+    os.replace(partial, record)
 
 
 def _retire(folder: Path, stem: str, keep: set[str]) -> None:

@@ -159,3 +159,19 @@ def test_nested_sets_appear_with_their_parent_and_retire_only_their_own_files(tm
         with output_set(tmp_path, "kl-report.sweep") as outs:
             (outs.nested("c", "kl-report") / "stray.txt").write_text("?")
     assert not (tmp_path / "c").exists()
+
+
+def test_a_nested_folder_the_next_set_drops_is_retired(tmp_path):
+    def sweep(folders):
+        with output_set(tmp_path, "kl-report.sweep") as outs:
+            for folder in folders:
+                (outs.nested(folder, "kl-report") / "kl-report.json").write_text(folder)
+            outs.write_json("kl-report.sweep.json", {"folders": folders})
+
+    sweep(["a", "b", "c"])
+    (tmp_path / "b" / "notes.txt").write_text("the user's")  # not a file of any set: kept, and so is b
+    sweep(["a"])
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["a", "b", "kl-report.sweep.json"]
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["notes.txt"]
+    sweep(["a", "c"])
+    assert (tmp_path / "c" / "kl-report.json").read_text() == "c"
