@@ -1,29 +1,43 @@
 """Long fuzz run: hostile checkpoints, data files, PNG folders and option values through the CLI.
 
-    python benchmarks/fuzz_inputs.py [--examples 100000] [--minutes 60] [--families safetensors,npz,png,options]
+    python benchmarks/fuzz_inputs.py --examples 100000 --workers 2 --report fuzz.json [--minutes 110]
+        [--families safetensors,npz,png,options] [--violations DIR]
 
 Draws examples from the strategies in tests/fuzzing.py (the same ones the short suite in
-tests/test_fuzz.py uses), runs each through ``latentkit.cli.main`` in this process, and checks the
-contract: exit 0, or exit 2 with one line on stderr, and the process's peak memory within a budget
-over the baseline measured after the first (warm-up) example. Stops at ``--examples`` or after
-``--minutes``, whichever comes first, and prints the counts per family (exit 0, exit 2), the rate,
-and the peak memory growth. A violation stops the run and prints the input and the output.
+tests/test_fuzz.py uses) in ``--workers`` processes with distinct seeds. Each worker imports and warms
+up once, then runs every example's commands through ``latentkit.cli.main`` in a child forked from
+itself (:func:`tests.fuzzing.run_forked`), which gives each example its own peak memory and wall
+time. The contract per example: every command ends in exit 0, or exit 2 with one line on stderr; the
+child ends normally within the timeout; its memory grows less than ``--budget-mb``. A violation is
+counted, its input saved under ``--violations``, and the run goes on.
+
+Every ``--every`` seconds the driver sums the workers' counts, prints one line and rewrites
+``--report`` (JSON: per family the examples, command runs, exit 0, exit 2, violations, the largest
+memory growth in MB and the longest example in seconds; the totals and the rate), so a run that is
+stopped keeps its counts. Stops at ``--examples`` or after ``--minutes``, whichever comes first.
+Families share the workers' time equally (a chunk of each in turn, sized so a chunk takes about the
+same time), so the fast families (a header refused in a millisecond) get more examples than the slow
+ones (a whole report with its figures).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 FAMILIES = ("safetensors", "npz", "png", "options")
-MEMORY_BUDGET_MB = 300
+FIELDS = ("examples", "runs", "exit_0", "exit_2", "violations")
 
 
 def tiny_checkpoint(folder: Path) -> Path:
@@ -37,62 +51,94 @@ def tiny_checkpoint(folder: Path) -> Path:
     return save(MLP_VAE.build(config), folder / "mlp-vae.safetensors", plugin="mlp-vae", config=config, dataset="digits")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=100_000)
-    parser.add_argument("--minutes", type=float, default=60.0)
-    parser.add_argument("--families", default=",".join(FAMILIES))
-    parser.add_argument("--chunk", type=int, default=50, help="examples per hypothesis run (each with its own seed)")
-    args = parser.parse_args()
-    families = [f for f in args.families.split(",") if f]
+def empty_counts(families: list[str]) -> dict[str, dict[str, float]]:
+    return {f: {**{k: 0 for k in FIELDS}, "max_memory_mb": 0.0, "max_seconds": 0.0} for f in families}
 
+
+def worker(args: argparse.Namespace) -> int:
+    """One worker: draw, fork, check, count; rewrite ``args.state`` after every chunk."""
     from hypothesis import HealthCheck, Phase, given, seed, settings
 
     from tests import fuzzing
 
-    work = Path(tempfile.mkdtemp(prefix="latentkit-fuzz-"))
+    families = args.families.split(",")
+    work = Path(tempfile.mkdtemp(prefix=f"latentkit-fuzz-{args.worker}-"))
+    os.environ[  # codes computed by the commands stay in the run's folder, not the user's cache
+        "LATENTKIT_CACHE_DIR"
+    ] = str(work / "cache")
     checkpoint = tiny_checkpoint(work)
     fuzzing.warm_up(checkpoint, work)
-    baseline = fuzzing.peak_rss_mb()
-    counts: Counter[tuple[str, int]] = Counter()
-    deadline = time.monotonic() + 60 * args.minutes
-    started = time.monotonic()
-    total = 0
-
-    def one(family: str, value: object) -> None:
-        nonlocal total
-        folder = Path(tempfile.mkdtemp(dir=work))
-        if family == "options":
-            commands = [[a.replace("{ckpt}", str(checkpoint)) for a in value] + ["--out", str(folder / "out")]]  # type: ignore[union-attr]
-        else:
-            path = fuzzing.write_family(family, value, folder)
-            commands = [fuzzing.command_for(family, path, checkpoint, folder / "out")]
-            if family == "safetensors":
-                commands.insert(0, ["info", str(path)])
-        for command in commands:
-            outcome = fuzzing.run_cli(command)
-            fuzzing.check_outcome(outcome, command)
-            counts[(family, outcome.status)] += 1
-        grown = fuzzing.peak_rss_mb() - baseline
-        assert grown < MEMORY_BUDGET_MB, (family, value if family == "options" else "file", grown)
-        import shutil
-
-        shutil.rmtree(folder, ignore_errors=True)
-        total += 1
-
+    counts = empty_counts(families)
+    violations = Path(args.violations)
     strategies = {
         "safetensors": fuzzing.safetensors_bytes(),
         "npz": fuzzing.npz_bytes(),
         "png": fuzzing.png_folder(),
         "options": fuzzing.option_args(),
     }
+    deadline = time.monotonic() + 60 * args.minutes
+    state = Path(args.state)
+
+    def save_state() -> None:
+        tmp = state.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"counts": counts, "rss_mb": fuzzing.current_rss_mb(), "baseline_mb": baseline, "peak_mb": fuzzing.peak_rss_mb()}))
+        tmp.replace(state)
+
+    baseline = fuzzing.current_rss_mb()
+
+    def timed_out(signum: int, frame: object) -> None:
+        raise TimeoutError(f"the example ran past {args.timeout} s")
+
+    signal.signal(signal.SIGALRM, timed_out)
+
+    def run_in_process(commands: list[list[str]]) -> fuzzing.ExampleRun:
+        """Run in this process. Its peak RSS is a high-water mark: an example that raises it grew the
+        process to exactly the new mark; one that does not stayed below it and counts as 0 here."""
+        peak_before = fuzzing.peak_rss_mb()
+        started = time.perf_counter()
+        signal.alarm(args.timeout)  # a TimeoutError inside the command is an internal error: exit 70
+        try:
+            outcomes = [fuzzing.run_cli(command) for command in commands]
+        finally:
+            signal.alarm(0)
+        peak_after = fuzzing.peak_rss_mb()
+        grown = peak_after - baseline if peak_after > peak_before else 0.0
+        return fuzzing.ExampleRun(outcomes, grown, time.perf_counter() - started, None)
+
+    def one(family: str, value: object) -> None:
+        folder = work / "example"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        commands = fuzzing.commands_for(family, value, folder, checkpoint)
+        run = fuzzing.run_forked(commands, timeout_s=args.timeout) if args.fork else run_in_process(commands)
+        entry = counts[family]
+        entry["examples"] += 1
+        entry["max_memory_mb"] = max(entry["max_memory_mb"], round(run.grown_mb, 1))
+        entry["max_seconds"] = max(entry["max_seconds"], round(run.seconds, 3))
+        for outcome in run.outcomes:
+            entry["runs"] += 1
+            if outcome.status in (0, 2):
+                entry[f"exit_{outcome.status}"] += 1
+        try:
+            fuzzing.check_forked(run, commands, args.budget_mb)
+        except AssertionError as problem:
+            entry["violations"] += 1
+            case = violations / f"{family}-w{args.worker}-{int(entry['examples'])}"
+            case.mkdir(parents=True, exist_ok=True)
+            if folder.exists():
+                shutil.copytree(folder, case / "input", dirs_exist_ok=True, ignore=shutil.ignore_patterns("out"))
+            detail = {"commands": commands, "problem": str(problem)[-4000:], "died": run.died}
+            detail["outcomes"] = [vars(o) for o in run.outcomes]
+            (case / "violation.json").write_text(json.dumps(detail, indent=1, default=str))
+            print(f"violation ({family}): {str(problem)[-300:]}", file=sys.stderr, flush=True)
+
     def run_chunk(family: str, chunk_seed: int, examples: int) -> None:
         @seed(chunk_seed)
         @settings(
             max_examples=examples,
             deadline=None,
             database=None,
-            phases=[Phase.generate, Phase.shrink],
+            phases=[Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
         @given(value=strategies[family])
@@ -102,23 +148,123 @@ def main() -> int:
 
         run()
 
-    chunk_seed = 0
-    while total < args.examples and time.monotonic() < deadline:
+    chunk = 0
+    seconds_per_example = {f: 0.2 for f in families}
+    while sum(c["examples"] for c in counts.values()) < args.examples and time.monotonic() < deadline:
         for family in families:
-            if total >= args.examples or time.monotonic() >= deadline:
+            left = args.examples - sum(c["examples"] for c in counts.values())
+            if left <= 0 or time.monotonic() >= deadline:
                 break
-            chunk_seed += 1
+            chunk += 1
+            size = max(5, min(500, int(args.chunk_seconds / seconds_per_example[family])))
+            before, started = counts[family]["examples"], time.monotonic()
+            run_chunk(family, args.worker * 1_000_000 + chunk, min(size, left))
+            done = counts[family]["examples"] - before
+            if done:
+                seconds_per_example[family] = (time.monotonic() - started) / done
+            save_state()
+    save_state()
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
 
-            run_chunk(family, chunk_seed, min(args.chunk, args.examples - total))
-        elapsed = time.monotonic() - started
+
+def summarise(states: list[Path], families: list[str], elapsed: float) -> dict:
+    counts = empty_counts(families)
+    rss = []
+    for path in states:
+        if not path.exists():
+            continue
+        state = json.loads(path.read_text())
+        rss.append(state["rss_mb"])
+        for family, entry in state["counts"].items():
+            for key in FIELDS:
+                counts[family][key] += entry[key]
+            for key in ("max_memory_mb", "max_seconds"):
+                counts[family][key] = max(counts[family][key], entry[key])
+    total = {key: sum(c[key] for c in counts.values()) for key in FIELDS}
+    total["max_memory_mb"] = max(c["max_memory_mb"] for c in counts.values())
+    total["max_seconds"] = max(c["max_seconds"] for c in counts.values())
+    return {
+        "families": counts,
+        "total": total,
+        "elapsed_s": round(elapsed, 1),
+        "examples_per_s": round(total["examples"] / elapsed, 2) if elapsed else 0.0,
+        "workers": len(states),
+        "worker_rss_mb": [round(r) for r in rss],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=100_000)
+    parser.add_argument("--minutes", type=float, default=120.0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--report", default="fuzz-inputs.json", help="JSON file for the counts (rewritten as the run goes)")
+    parser.add_argument("--violations", default="fuzz-violations", help="folder for the inputs that broke the contract")
+    parser.add_argument("--budget-mb", type=float, default=200.0, help="largest memory growth one example may cause")
+    parser.add_argument("--timeout", type=int, default=120, help="seconds one example may take before it counts as hung")
+    parser.add_argument("--chunk-seconds", type=float, default=20.0, help="about how long one family runs before the next")
+    parser.add_argument("--every", type=float, default=30.0, help="seconds between progress lines")
+    parser.add_argument(
+        "--fork", action="store_true", help="run each example in a forked child: its own peak memory (slower: ~0.1 s a fork)"
+    )
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--state", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker is not None:
+        return worker(args)
+
+    families = [f for f in args.families.split(",") if f]
+    state_dir = Path(tempfile.mkdtemp(prefix="latentkit-fuzz-state-"))
+    states = [state_dir / f"worker-{i}.json" for i in range(args.workers)]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    processes = []
+    for i, state in enumerate(states):
+        share = args.examples // args.workers + (1 if i < args.examples % args.workers else 0)
+        command = [
+            sys.executable, __file__, "--worker", str(i), "--state", str(state), "--examples", str(share),
+            "--minutes", str(args.minutes), "--families", ",".join(families), "--violations", args.violations,
+            "--budget-mb", str(args.budget_mb), "--timeout", str(args.timeout), "--chunk-seconds", str(args.chunk_seconds),
+            *(["--fork"] if args.fork else []),
+        ]  # fmt: skip
+        processes.append(subprocess.Popen(command, env=environment))
+    started = time.monotonic()
+    report = Path(args.report)
+
+    def write_report(final: bool) -> dict:
+        summary = summarise(states, families, time.monotonic() - started)
+        summary["finished"] = final
+        report.write_text(json.dumps(summary, indent=1) + "\n")
+        total = summary["total"]
         print(
-            f"{total} examples in {elapsed:.0f} s ({total / elapsed:.2f}/s); "
-            + ", ".join(f"{f}: exit0 {counts[(f, 0)]}, exit2 {counts[(f, 2)]}" for f in families)
-            + f"; peak memory +{fuzzing.peak_rss_mb() - baseline:.0f} MB",
+            f"{total['examples']} examples in {summary['elapsed_s']:.0f} s ({summary['examples_per_s']:.2f}/s), "
+            f"{total['violations']} violations; "
+            + "; ".join(
+                f"{f}: {int(c['examples'])} (exit 0 {int(c['exit_0'])}, exit 2 {int(c['exit_2'])}, "
+                f"+{c['max_memory_mb']:.0f} MB, {c['max_seconds']:.1f} s)"
+                for f, c in summary["families"].items()
+            ),
             flush=True,
         )
-    print("done: no example broke the contract (exit 0, or exit 2 with one line; bounded memory)")
-    return 0
+        return summary
+
+    try:
+        last = time.monotonic()
+        while any(p.poll() is None for p in processes):
+            time.sleep(1.0)
+            if time.monotonic() - last >= args.every:
+                write_report(final=False)
+                last = time.monotonic()
+    except KeyboardInterrupt:
+        for process in processes:
+            process.terminate()
+    codes = [p.wait() for p in processes]
+    summary = write_report(final=True)
+    shutil.rmtree(state_dir, ignore_errors=True)
+    broke = summary["total"]["violations"]
+    print(f"done: {broke} violations" + (f" (inputs under {args.violations}/)" if broke else " (exit 0, or exit 2 with one line; bounded memory and time)"))
+    return 1 if broke or any(codes) else 0
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Only Typer wiring and rich output live here; the work is in
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -1286,6 +1287,16 @@ def main(argv: list[str] | None = None) -> int:
         return status
 
 
+@functools.cache
+def _click_command() -> Any:
+    """The click command group, built from ``app`` once per process.
+
+    ``app(...)`` rebuilds it on every call (evaluating every command's type hints, ~0.1 s); a process
+    that runs several commands (the tests, the fuzz harness) reuses this one.
+    """
+    return typer.main.get_command(app)
+
+
 def _run(argv: list[str] | None) -> int:
     try:  # typer ≥ 0.29 vendors click; older typer uses click itself
         from typer._click.exceptions import ClickException
@@ -1301,9 +1312,9 @@ def _run(argv: list[str] | None) -> int:
     try:
         if follower:  # under torchrun only rank 0 prints; the others share the encoding and leave
             with open(os.devnull, "w") as devnull, redirect_stdout(devnull):
-                status = app(args=argv, prog_name="latentkit", standalone_mode=False)
+                status = _click_command().main(args=argv, prog_name="latentkit", standalone_mode=False)
         else:
-            status = app(args=argv, prog_name="latentkit", standalone_mode=False)
+            status = _click_command().main(args=argv, prog_name="latentkit", standalone_mode=False)
     except distributed.FollowerDone as exc:
         return exc.exit_code
     except LatentkitError as exc:

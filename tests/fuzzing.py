@@ -3,6 +3,11 @@
 Each family is a hypothesis strategy that draws one input (a file's bytes, or option values) and a
 command line using it. :func:`run_cli` runs the command in-process through :func:`latentkit.cli.main`
 and :func:`check_outcome` asserts the contract: exit 0, or exit 2 with exactly one line on stderr.
+:func:`run_forked` runs an example's commands in a child forked from a warmed-up process, which
+measures that example's own peak memory (the child's peak RSS over the parent's RSS at the fork).
+
+Figures are drawn at ``--dpi 20`` (:data:`FAST_DPI`) unless the family draws the dpi itself: the
+contract does not depend on the resolution, and 300 dpi PNGs would be most of each example's time.
 """
 
 from __future__ import annotations
@@ -10,8 +15,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import resource
+import signal
 import struct
+import sys
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -22,6 +31,7 @@ from hypothesis import strategies as st
 
 DTYPES = ["F32", "F16", "BF16", "F64", "I64", "I32", "U8", "BOOL", "F8_E4M3", "Q4", "", "f32"]
 ALLOWED_EXIT = (0, 2)
+FAST_DPI = "20"
 
 
 @dataclass
@@ -40,6 +50,15 @@ def run_cli(args: list[str]) -> Outcome:
     return Outcome(int(status), out.getvalue(), err.getvalue())
 
 
+def check_forked(run: ExampleRun, commands: list[list[str]], budget_mb: float) -> None:
+    """The contract for one example run by :func:`run_forked`: every command ends in exit 0, or exit 2
+    with one line; the child ends normally; its memory grew less than ``budget_mb``."""
+    assert run.died is None, (commands, run.died)
+    for outcome, args in zip(run.outcomes, commands, strict=True):
+        check_outcome(outcome, args)
+    assert run.grown_mb < budget_mb, (commands, f"peak memory +{run.grown_mb:.0f} MB")
+
+
 def check_outcome(outcome: Outcome, args: list[str]) -> None:
     assert outcome.status in ALLOWED_EXIT, (args, outcome.status, outcome.stderr[-2000:])
     if outcome.status == 2:
@@ -55,12 +74,70 @@ def warm_up(checkpoint: Path, folder: Path) -> None:
         ["interpolate", checkpoint, "--pairs", "1", "--steps", "3"],
         ["traverse", checkpoint, "--steps", "3", "--n", "50", "--gif"],
         ["umap", checkpoint, "--method", "pca", "--n", "50"],
+        ["info", checkpoint],
     ):
-        run_cli([*map(str, args), "--out", str(folder / "warm-up")])
+        extra = [] if args[0] == "info" else ["--dpi", FAST_DPI]
+        run_cli([*map(str, args), *extra, "--out", str(folder / "warm-up")])
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@dataclass
+class ExampleRun:
+    outcomes: list[Outcome]  # one per command run (none when the child died)
+    grown_mb: float  # peak memory over the baseline (forked: the child's peak RSS minus its RSS at the fork)
+    seconds: float
+    died: str | None  # why the child ended without reporting (signal, timeout), else None
+
+
+def run_forked(commands: list[list[str]], timeout_s: int = 120) -> ExampleRun:
+    """Run ``commands`` one after the other in a child forked from this process.
+
+    The parent should be warmed up (:func:`warm_up`), so the child's growth is what the example
+    allocated, not lazy imports. The growth counts pages of already-loaded libraries that the child
+    maps again (the kernel does not copy those page tables at the fork), so it errs on the high side.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    read_end, write_end = os.pipe()
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the child: run, report through the pipe, leave without cleanup handlers
+        code = 1
+        try:
+            os.close(read_end)
+            at_fork = current_rss_mb()
+            signal.alarm(timeout_s)  # the default action ends the child: the parent sees a signal
+            report = []
+            for args in commands:
+                outcome = run_cli(args)
+                report.append([outcome.status, outcome.stdout[-2000:], outcome.stderr[-4000:]])
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            with os.fdopen(write_end, "w") as pipe:
+                json.dump({"grown_mb": peak - at_fork, "report": report}, pipe)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        text = pipe.read()
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - started
+    if os.WIFSIGNALED(status):
+        signum = os.WTERMSIG(status)
+        died = f"timed out after {timeout_s} s" if signum == signal.SIGALRM else f"killed by {signal.Signals(signum).name}"
+        return ExampleRun([], usage.ru_maxrss / 1024, seconds, died)
+    if os.WEXITSTATUS(status) != 0 or not text:
+        return ExampleRun([], usage.ru_maxrss / 1024, seconds, f"child exited {os.WEXITSTATUS(status)} without a report")
+    result = json.loads(text)
+    return ExampleRun([Outcome(int(s), out, err) for s, out, err in result["report"]], result["grown_mb"], seconds, None)
 
 
 # --- safetensors headers ----------------------------------------------------------------------------
@@ -206,6 +283,7 @@ def option_args(draw: st.DrawFn) -> list[str]:
         args += ["--range", draw(st.sampled_from(["nan", "inf", "-1", "1e308", "0", "quantile", "[/x]"]))]
     if command == "kl-report" and draw(st.booleans()):
         args += ["--active-threshold", draw(st.sampled_from(["nan", "-inf", "-1", "1e308"]))]
+    args += ["--dpi", draw(st.sampled_from([FAST_DPI] * 8 + ["0", "-1", "19", "1201", "2147483648", "nan"]))]
     if draw(st.integers(0, 4)) == 0:
         args += ["--device", draw(st.sampled_from(["xla", "meta", "cuda:99", "cpu:0", "", "mps"]))]
     return args
@@ -233,5 +311,16 @@ def write_family(family: str, value: object, folder: Path) -> Path:
 
 def command_for(family: str, path: Path, checkpoint: Path, out: Path) -> list[str]:
     if family == "safetensors":
-        return ["kl-report", str(path), "--data", "digits", "--limit", "20", "--out", str(out)]
-    return ["kl-report", str(checkpoint), "--data", str(path), "--out", str(out)]
+        return ["kl-report", str(path), "--data", "digits", "--limit", "20", "--dpi", FAST_DPI, "--out", str(out)]
+    return ["kl-report", str(checkpoint), "--data", str(path), "--dpi", FAST_DPI, "--out", str(out)]
+
+
+def commands_for(family: str, value: object, folder: Path, checkpoint: Path) -> list[list[str]]:
+    """The command lines one drawn example runs (its input written under ``folder``)."""
+    if family == "options":
+        return [[a.replace("{ckpt}", str(checkpoint)) for a in value] + ["--out", str(folder / "out")]]  # type: ignore[union-attr]
+    path = write_family(family, value, folder)
+    commands = [command_for(family, path, checkpoint, folder / "out")]
+    if family == "safetensors":
+        commands.insert(0, ["info", str(path)])
+    return commands
