@@ -93,3 +93,18 @@ def mlp_gan_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = {"latent_dim": 6, "hidden": [32]}
     path = tmp_path_factory.mktemp("gan") / "mlp-gan.safetensors"
     return save(MLP_GAN.build(config), path, plugin="mlp-gan", config=config, dataset="digits")
+
+
+@pytest.fixture
+def drawn_figures(monkeypatch: pytest.MonkeyPatch):
+    """The matplotlib figures saved during the test, in order, kept open so a test can check what
+    they show (panels, bars, lines, image tiles) rather than that a file was written."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    close = plt.close
+    kept: list[Figure] = []
+    monkeypatch.setattr(plt, "close", lambda fig=None: kept.append(fig) if isinstance(fig, Figure) else close(fig))
+    yield kept
+    for fig in kept:
+        close(fig)

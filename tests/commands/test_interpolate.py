@@ -14,7 +14,7 @@ def model_of(path):
     return load(path).model
 
 
-def test_grid_has_modes_pairs_and_steps_of_the_models_images(mlp_vae_checkpoint, tmp_path):
+def test_grid_has_modes_pairs_and_steps_of_the_models_images(mlp_vae_checkpoint, tmp_path, drawn_figures):
     result = interpolate(mlp_vae_checkpoint, out=tmp_path, pairs=3, steps=5, seed=1)
     assert result.modes == ("lerp", "slerp")
     assert result.codes.shape == (2, 3, 5, 4)
@@ -27,7 +27,16 @@ def test_grid_has_modes_pairs_and_steps_of_the_models_images(mlp_vae_checkpoint,
     np.testing.assert_array_equal(arrays["t"], np.linspace(0, 1, 5))
     doc = json.loads((tmp_path / "interpolate.json").read_text())
     assert doc["schema"] == "latentkit.interpolate" and doc["settings"]["pairs"] == 3
-    assert (tmp_path / doc["figures"]["grid"]).stat().st_size > 2000
+    assert (tmp_path / doc["figures"]["grid"]).exists()
+    (grid,) = drawn_figures  # one panel per mode; its tiles are the decoded images, data at both ends
+    assert [ax.get_title().split("\n")[0] for ax in grid.axes] == ["lerp", "slerp"]
+    for m, ax in enumerate(grid.axes):
+        mosaic = np.asarray(ax.get_images()[0].get_array())
+        for r in range(3):
+            for s in range(5):
+                top, left = 1 + r * 9, 1 + (s + 1) * 9  # 8x8 tiles, 1 pixel apart, after the data column
+                tile = mosaic[top : top + 8, left : left + 8, 0]
+                np.testing.assert_allclose(tile, np.clip(result.images[m, r, s, 0], 0, 1), atol=1e-6)
     assert doc["provenance"]["command"].startswith("latentkit interpolate ")
 
 

@@ -8,7 +8,7 @@ from latentkit.errors import LatentkitError
 from tests.conftest import HANDSET_PLUGIN, handset_posterior
 
 
-def test_kl_report_equals_an_independent_computation(handset_checkpoint, handset_images, tmp_path):
+def test_kl_report_equals_an_independent_computation(handset_checkpoint, handset_images, tmp_path, drawn_figures):
     report = kl_report(handset_checkpoint, out=tmp_path / "out", plugin_files=[HANDSET_PLUGIN], batch_size=50)
     mean, logvar = handset_posterior(handset_images)
     per_dim = (0.5 * (mean**2 + np.exp(logvar) - 1 - logvar)).mean(axis=0)
@@ -25,7 +25,17 @@ def test_kl_report_equals_an_independent_computation(handset_checkpoint, handset
     assert sum(results["kl"]["share"]) == pytest.approx(1.0)
     assert doc["data"]["n"] == len(handset_images)
     assert doc["provenance"]["command"].startswith("latentkit kl-report ")
-    assert (tmp_path / "out" / doc["figures"]["kl_per_dim"]).stat().st_size > 1000
+    # the figure: KL bars sorted by KL, Var(μ) bars, the activity threshold as a line on the Var(μ) panel
+    assert (tmp_path / "out" / doc["figures"]["kl_per_dim"]).exists()
+    kl_figure = drawn_figures[0]
+    ax_kl, ax_var = kl_figure.axes[:2]
+    order = np.argsort(-per_dim, kind="stable")
+    np.testing.assert_allclose([bar.get_height() for bar in ax_kl.patches], per_dim[order], rtol=1e-6)
+    assert [t.get_text() for t in ax_var.get_xticklabels()] == [str(i) for i in order]
+    (threshold_line,) = [line for line in ax_var.get_lines() if line.get_linestyle() == "--"]
+    assert set(threshold_line.get_ydata()) == {0.01}
+    collapsed_bar = ax_kl.patches[int(np.flatnonzero(order == 3)[0])]
+    assert collapsed_bar.get_facecolor() != ax_kl.patches[int(np.flatnonzero(order == 0)[0])].get_facecolor()
     # Dimension 3 has σ² = e^1.5 but a constant mean: it costs KL without carrying information.
     assert per_dim[3] == pytest.approx(0.5 * (np.exp(1.5) - 1 - 1.5))
     assert any("Dimension(s) 3 cost KL" in note for note in report.notes)

@@ -31,7 +31,7 @@ def posterior_means(checkpoint, index):
         return model.encode(torch.from_numpy(open_data("digits").get(index)))[0].numpy()
 
 
-def test_pca_embedding_equals_scikit_learns_on_the_posterior_means(mlp_vae_checkpoint, tmp_path):
+def test_pca_embedding_equals_scikit_learns_on_the_posterior_means(mlp_vae_checkpoint, tmp_path, drawn_figures):
     from sklearn.decomposition import PCA
 
     result = embed(mlp_vae_checkpoint, out=tmp_path, method="pca", n=500, seed=3)
@@ -49,7 +49,14 @@ def test_pca_embedding_equals_scikit_learns_on_the_posterior_means(mlp_vae_check
     doc = json.loads((tmp_path / "embedding.json").read_text())
     assert doc["schema"] == "latentkit.umap" and doc["results"]["points"] == {"data": 500, "generated": 0}
     assert 0.5 < doc["results"]["trustworthiness"]["value"] <= 1.0 and doc["results"]["trustworthiness"]["k"] == 10
-    assert (tmp_path / doc["figures"]["embedding"]).stat().st_size > 2000
+    assert (tmp_path / doc["figures"]["embedding"]).exists()
+    (figure,) = drawn_figures  # every point where the embedding puts it, coloured by its digit
+    (points,) = figure.axes[0].collections
+    offsets = np.asarray(points.get_offsets())
+    assert sorted(map(tuple, offsets)) == sorted(map(tuple, saved["embedding"]))
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    counts = np.bincount(saved["color"], minlength=10)
+    assert legend == [f"y={d} ({counts[d]})" for d in range(10)]
 
 
 def test_umap_is_deterministic_for_a_seed(mlp_vae_checkpoint, tmp_path):

@@ -25,9 +25,30 @@ def test_mosaic_places_each_tile_at_its_offset():
     assert mosaic[0, 0, 0] == 1.0  # background between tiles
 
 
-def test_interpolation_grid_writes_a_figure(tmp_path):
+def test_interpolation_grid_shows_one_panel_per_mode_with_each_path_in_a_row(tmp_path, drawn_figures):
+    from matplotlib.patches import Rectangle
+
+    from latentkit.figures.style import caveats_of, figure_text
+
     images = np.random.default_rng(0).random((2, 3, 5, 1, 8, 8))
     target = plot_interpolation_grid(
-        images, np.linspace(0, 1, 5), ("lerp", "slerp"), tmp_path / "grid.png", row_labels=["a", "b", "c"]
-    )
-    assert target.stat().st_size > 2000
+        images, np.linspace(0, 1, 5), ("lerp", "slerp"), tmp_path / "grid.png", row_labels=["a", "b", "c"],
+        caveats=["only 3 pairs"],
+    )  # fmt: skip
+    (fig,) = drawn_figures
+    assert [ax.get_title() for ax in fig.axes] == ["lerp", "slerp"]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["a", "b", "c"]
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["", "", ""]  # rows named once
+    assert len(fig.axes[0].get_xticklabels()) == 5
+    for m, ax in enumerate(fig.axes):
+        (shown,) = ax.get_images()
+        mosaic = np.asarray(shown.get_array())
+        pad = 1
+        for r in range(3):
+            for s in range(5):
+                top, left = pad + r * (8 + pad), pad + s * (8 + pad)
+                np.testing.assert_allclose(mosaic[top : top + 8, left : left + 8, 0], images[m, r, s, 0], rtol=1e-6)
+        frames = [p for p in ax.patches if isinstance(p, Rectangle)]
+        assert len(frames) == 3 * 2  # the two decoded endpoints of each row are framed
+    assert "3 rows × 5 steps" in figure_text(target)
+    assert caveats_of(target) == ["only 3 pairs"]
