@@ -16,10 +16,16 @@ def test_shared_cases_match_the_reference(reference_case):
     np.testing.assert_allclose(result.per_code[active], reference_case.matrix("irs_per_code"), atol=1e-9)
 
 
-def test_a_perfect_code_scores_at_the_top(make_disentangled):
-    result = irs(*make_disentangled(noise=0.0))
-    assert result.score == pytest.approx(1.0)
-    np.testing.assert_array_equal(result.parent_factor, [0, 1, 2])
+def test_a_perfect_code_finds_each_codes_factor(make_disentangled):
+    np.testing.assert_array_equal(irs(*make_disentangled(noise=0.0)).parent_factor, [0, 1, 2])
+
+
+def test_a_duplicated_code_counts_twice_in_the_weighted_average(make_disentangled):
+    codes, factors = make_disentangled(noise=0.3)
+    single, doubled = irs(codes, factors), irs(np.column_stack([codes, codes[:, 0]]), factors)
+    weights, per_code = single.max_deviation, single.per_code
+    expected = (weights @ per_code + weights[0] * per_code[0]) / (weights.sum() + weights[0])
+    assert doubled.score == pytest.approx(expected, abs=1e-12)
 
 
 def test_noise_lowers_the_score_monotonically(make_disentangled):
