@@ -2,7 +2,7 @@
 
 Run on demand (not part of the tests):
 
-    .venv/bin/python benchmarks/bench_kl_report.py [--quick]
+    .venv/bin/python benchmarks/bench_kl_report.py [--quick] [--only overhead,workers,...]
 
 Every figure is printed as a ratio against a baseline measured in the same run:
 
@@ -14,7 +14,10 @@ Every figure is printed as a ratio against a baseline measured in the same run:
 4. kl-report against a plain torch loop over the same batches (each a fresh
    process, interleaved best-of-three rounds) at 10,000 and 100,000 images and
    batch sizes 64, 256 and 1024: the ratio must stay >= 0.95.
-5. Peak memory of kl-report on 100,000 images and on the full 737,280-image set
+5. Data loading against the model: kl-report's pass with ``--workers`` 0, 1 and 2
+   (DataLoader processes rendering ``shapes`` ahead of the model), wall and CPU seconds
+   in fresh processes, with the share of the pass's CPU time that rendering takes.
+6. Peak memory of kl-report on 100,000 images and on the full 737,280-image set
    (must stay under 1.5 GB and not grow with N). Skipped with ``--quick``.
 """
 
@@ -105,8 +108,9 @@ from latentkit.allocator import retain_freed_memory
 retain_freed_memory()  # as the CLI does at start-up
 from latentkit.commands.kl_report import kl_report
 n, batch_size = int(sys.argv[2]), int(sys.argv[3])
+workers = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 start = time.perf_counter()
-kl_report(sys.argv[1], data="shapes", n=n, batch_size=batch_size, write=False)
+kl_report(sys.argv[1], data="shapes", n=n, batch_size=batch_size, write=False, workers=workers)
 print(time.perf_counter() - start)
 """
 
@@ -183,6 +187,34 @@ def bench_overhead_breakdown(ckpt: Path, n: int = 4096, batch_size: int = 64) ->
     ) + f"; unexplained {best['pass'] - best['model'] - best['statistics'] - best['rendering']:.3f}")
 
 
+def bench_workers(ckpt: Path, n: int = 10_000, rounds: int = 2) -> None:
+    """kl-report's pass with the batches read in the main process (0) or by 1 or 2 DataLoader workers.
+
+    CPU seconds include the workers' (they are children of the child). Rendering's share of the
+    pass is measured in-process: rendering the same batches alone against the pass.
+    """
+    from latentkit.data import open_data
+
+    source = open_data("shapes", limit=n, seed=0)
+    start = time.process_time()
+    for _ in source.batches(64):
+        pass
+    render_cpu = time.process_time() - start
+    print(f"data loading vs model, kl-report over {n} shapes at batch 64 (best of {rounds}; load average "
+          f"{os.getloadavg()[0]:.1f}); rendering alone: {render_cpu:.2f} CPU s ({n / render_cpu:,.0f} images/CPU s):")
+    results = {}
+    for workers in (0, 1, 2):
+        best = (float("inf"), float("inf"))
+        for _ in range(rounds):
+            wall, cpu = _child(_LATENTKIT, ckpt, n, 64, workers)
+            best = min(best, (wall, cpu))
+        results[workers] = best
+        wall, cpu = best
+        print(f"  --workers {workers}: pass {wall:6.2f} s wall ({n / wall:6.0f} images/s), process CPU {cpu:6.1f} s, "
+              f"wall ratio to --workers 0: {results[0][0] / wall:.2f}x; rendering is "
+              f"{render_cpu / max(cpu, 1e-9):.1%} of the process CPU")
+
+
 _PEAK = """
 import resource, sys
 from latentkit.commands.kl_report import kl_report
@@ -210,17 +242,31 @@ def bench_peak_memory(ckpt: Path, sizes: list[str]) -> None:
         )
 
 
+SECTIONS = ("help", "batch-sizes", "breakdown", "overhead", "workers", "memory")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the full 737,280-image memory run")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {', '.join(SECTIONS)}")
+    parser.add_argument("--n", type=int, help="images of the overhead and workers runs (default 10,000 and 100,000)")
     args = parser.parse_args()
-    bench_help()
-    bench_batch_sizes()
+    only = set(args.only.split(","))
+    if "help" in only:
+        bench_help()
+    if "batch-sizes" in only:
+        bench_batch_sizes()
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = make_checkpoint(Path(tmp))
-        bench_overhead_breakdown(ckpt)
-        bench_kl_report(ckpt, [10_000] if args.quick else [10_000, 100_000], [64, 256] if args.quick else [64, 256, 1024])
-        bench_peak_memory(ckpt, ["10000", "100000"] if args.quick else ["10000", "100000", "all"])
+        if "breakdown" in only:
+            bench_overhead_breakdown(ckpt)
+        if "overhead" in only:
+            sizes = [args.n] if args.n else [10_000] if args.quick else [10_000, 100_000]
+            bench_kl_report(ckpt, sizes, [64, 256] if args.quick else [64, 256, 1024])
+        if "workers" in only:
+            bench_workers(ckpt, args.n or 10_000)
+        if "memory" in only:
+            bench_peak_memory(ckpt, ["10000", "100000"] if args.quick else ["10000", "100000", "all"])
 
 
 if __name__ == "__main__":

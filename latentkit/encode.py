@@ -489,15 +489,20 @@ class CodeBank:
 
 
 class RowCodes:
-    """Posterior means of any rows of ``source``, each row encoded at most once per run.
+    """Posterior means of any rows of ``source``, each distinct image encoded at most once per run.
 
     The β-VAE and FactorVAE samplers draw ~2.9 million observations from the
-    737,280 ``shapes`` combinations with their defaults (722,552 distinct), so
-    most draws repeat; asking here encodes only the rows not seen before (in
-    ``batch_size`` batches) and looks the rest up. Codes are reduced per
-    ``spatial`` (see :func:`reduce_codes`). Memory: a (len(source), D) float32
-    table, whose pages are touched only as rows are filled.
+    737,280 ``shapes`` combinations with their defaults, so most draws repeat;
+    asking here encodes only the images not seen before (in ``batch_size``
+    batches) and looks the rest up. A source with ``first_same_image(index)``
+    (``shapes``: 430,080 distinct images) has rows that are the same image
+    share one encoding. Codes are reduced per ``spatial`` (see
+    :func:`reduce_codes`). :meth:`prefetch` encodes every distinct image in a
+    background thread, overlapping the encoder with other work. Memory: a
+    (len(source), D) float32 table, whose pages are touched only as rows are filled.
     """
+
+    PREFETCH_CHUNK = 128  # batches per prefetch step; the thread count is revised between steps
 
     def __init__(
         self, model: Any, source: Any, *, batch_size: int, device: str = "cpu", spatial: str = "flatten",
@@ -508,26 +513,97 @@ class RowCodes:
         self.layout: LatentLayout | None = None
         self._codes: np.ndarray | None = None
         self._known = np.zeros(len(source), dtype=bool)
-        self.encoded = 0  # distinct rows run through the encoder so far
+        self._first_same = getattr(source, "first_same_image", None)
+        self.encoded = 0  # distinct images run through the encoder so far
+        self._prefetch: Any = None  # the background thread of prefetch()
+        self._prefetch_error: BaseException | None = None
+        self._waiting: Any = None  # set when a caller waits for the prefetch: it may take every core
+        self._cancel: Any = None  # set by stop()
+
+    def keys(self, rows: np.ndarray) -> np.ndarray:
+        """The row each of ``rows`` is looked up under: the first row with the same image (or itself)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return self._first_same(rows) if self._first_same is not None else rows
+
+    def distinct_images(self) -> np.ndarray:
+        """Every distinct image of the source, as its lowest row (sorted)."""
+        return np.unique(self.keys(np.arange(len(self.source), dtype=np.int64)))
 
     def __call__(self, rows: np.ndarray, progress: Progress | None = None) -> np.ndarray:
         """Posterior means of ``rows`` (any order, repeats allowed): (len(rows), D) float32."""
+        self.wait()
+        keys = self.keys(rows)
+        self._encode_missing(np.unique(keys), progress)
+        assert self._codes is not None
+        return self._codes[keys]
+
+    def _encode_missing(self, keys: np.ndarray, progress: Progress | None = None) -> None:
         from latentkit.data.source import Subset
 
-        rows = np.asarray(rows, dtype=np.int64)
-        unique = np.unique(rows)
-        missing = unique[~self._known[unique]]
-        if missing.size:
-            result = encode_posterior(
-                self.model, Subset(self.source, missing), batch_size=self.batch_size, device=self.device,
-                keep_means=True, spatial=self.spatial, progress=progress, workers=self.workers,
-            )  # fmt: skip
-            assert result.means is not None
-            if self._codes is None:
-                self.layout = result.layout
-                self._codes = np.empty((len(self.source), result.means.shape[1]), dtype=np.float32)
-            self._codes[missing] = result.means
-            self._known[missing] = True
-            self.encoded += int(missing.size)
-        assert self._codes is not None
-        return self._codes[rows]
+        missing = keys[~self._known[keys]]
+        if not missing.size:
+            return
+        result = encode_posterior(
+            self.model, Subset(self.source, missing), batch_size=self.batch_size, device=self.device,
+            keep_means=True, spatial=self.spatial, progress=progress, workers=self.workers,
+        )  # fmt: skip
+        assert result.means is not None
+        if self._codes is None:
+            self.layout = result.layout
+            self._codes = np.empty((len(self.source), result.means.shape[1]), dtype=np.float32)
+        self._codes[missing] = result.means
+        self._known[missing] = True
+        self.encoded += int(missing.size)
+
+    def prefetch(self, keys: np.ndarray, *, cores_busy_elsewhere: int = 1) -> None:
+        """Start encoding the images ``keys`` (from :meth:`keys`) in a background thread.
+
+        Until a caller asks for codes, the encoder leaves ``cores_busy_elsewhere`` of torch's
+        threads to the caller's other work; then it takes them all. Only the caller's thread
+        may ask for codes (:meth:`__call__` waits for the prefetch to end first).
+        """
+        import threading
+
+        import torch
+
+        if self._prefetch is not None:
+            raise RuntimeError("a prefetch is already running")
+        keys = np.unique(np.asarray(keys, dtype=np.int64))
+        step = self.PREFETCH_CHUNK * self.batch_size
+        full_threads = torch.get_num_threads()
+        shared_threads = max(1, full_threads - cores_busy_elsewhere)
+        self._waiting, self._cancel = threading.Event(), threading.Event()
+
+        def run() -> None:
+            try:
+                for start in range(0, len(keys), step):
+                    if self._cancel.is_set():
+                        return
+                    wanted = full_threads if self._waiting.is_set() else shared_threads
+                    if torch.get_num_threads() != wanted:
+                        torch.set_num_threads(wanted)  # this thread's own count
+                    self._encode_missing(keys[start : start + step])
+            except BaseException as exc:  # raised in the caller's thread by wait()
+                self._prefetch_error = exc
+
+        self._prefetch = threading.Thread(target=run, name="latentkit-prefetch", daemon=True)
+        self._prefetch.start()
+
+    def wait(self) -> None:
+        """Wait for a running :meth:`prefetch` to end (giving it every core); raise its error, if any."""
+        if self._prefetch is None:
+            return
+        self._waiting.set()
+        self._prefetch.join()
+        self._prefetch = None
+        if self._prefetch_error is not None:
+            error, self._prefetch_error = self._prefetch_error, None
+            raise error
+
+    def stop(self) -> None:
+        """End a running :meth:`prefetch` after its current step, dropping any error it met."""
+        if self._prefetch is None:
+            return
+        self._cancel.set()
+        self._prefetch.join()
+        self._prefetch, self._prefetch_error = None, None

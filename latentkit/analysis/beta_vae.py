@@ -77,6 +77,13 @@ def beta_vae_score(
     )
 
 
+def observations_drawn(
+    num_train: int = BETA_VAE_NUM_TRAIN, num_eval: int = BETA_VAE_NUM_EVAL, batch_size: int = BETA_VAE_BATCH_SIZE
+) -> int:
+    """Observations :func:`beta_vae_score` asks its sampler for: two batches per example."""
+    return 2 * batch_size * (num_train + num_eval)
+
+
 def _fixed_factor_examples(
     sampler: FactorSampler, rng: np.random.RandomState, n_examples: int, batch_size: int, n_factors: int
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -110,6 +110,16 @@ def factor_vae_score(
     )
 
 
+def observations_drawn(
+    num_train: int = FACTOR_VAE_NUM_TRAIN,
+    num_eval: int = FACTOR_VAE_NUM_EVAL,
+    batch_size: int = FACTOR_VAE_BATCH_SIZE,
+    num_variance_estimate: int = FACTOR_VAE_NUM_VARIANCE_ESTIMATE,
+) -> int:
+    """Observations :func:`factor_vae_score` asks its sampler for (fewer when every code is pruned)."""
+    return num_variance_estimate + batch_size * (num_train + num_eval)
+
+
 def _global_variance(sampler: FactorSampler, rng: np.random.RandomState, n_observations: int) -> np.ndarray:
     """Variance (ddof 1) of each code over ``n_observations`` random observations."""
     codes = []

@@ -68,6 +68,7 @@ class Metric:
     rows: Literal["all", "train", "train/test", "sampler"]
     needs_sampler: bool
     scores: tuple[Score, ...]
+    observations: Callable[[MetricInput], int] | None = None  # a sampler metric: how many it draws
 
     @property
     def resamplable(self) -> bool:
@@ -175,6 +176,20 @@ def _beta_vae(inp: MetricInput) -> MetricRun:
     return MetricRun(scores, est, r.notes)
 
 
+def _beta_vae_observations(inp: MetricInput) -> int:
+    from latentkit.analysis.beta_vae import observations_drawn
+    from latentkit.defaults import BETA_VAE_NUM_EVAL, BETA_VAE_NUM_TRAIN
+
+    return observations_drawn(inp.num_train or BETA_VAE_NUM_TRAIN, inp.num_eval or BETA_VAE_NUM_EVAL)
+
+
+def _factor_vae_observations(inp: MetricInput) -> int:
+    from latentkit.analysis.factor_vae import observations_drawn
+    from latentkit.defaults import FACTOR_VAE_NUM_EVAL, FACTOR_VAE_NUM_TRAIN
+
+    return observations_drawn(inp.num_train or FACTOR_VAE_NUM_TRAIN, inp.num_eval or FACTOR_VAE_NUM_EVAL)
+
+
 def _factor_vae(inp: MetricInput) -> MetricRun:
     from latentkit.analysis.factor_vae import factor_vae_score
     from latentkit.defaults import FACTOR_VAE_NUM_EVAL, FACTOR_VAE_NUM_TRAIN
@@ -222,11 +237,11 @@ METRICS: dict[str, Metric] = {
         Metric("beta_vae", _beta_vae, "sampler", True, (
             Score("beta_vae.train_accuracy", "β-VAE score (Higgins et al. 2017), training accuracy", "higher", "accuracy"),
             Score("beta_vae.eval_accuracy", "β-VAE score (Higgins et al. 2017), evaluation accuracy", "higher", "accuracy"),
-        )),
+        ), _beta_vae_observations),
         Metric("factor_vae", _factor_vae, "sampler", True, (
             Score("factor_vae.train_accuracy", "FactorVAE score (Kim & Mnih 2018), training accuracy", "higher", "accuracy"),
             Score("factor_vae.eval_accuracy", "FactorVAE score (Kim & Mnih 2018), evaluation accuracy", "higher", "accuracy"),
-        )),
+        ), _factor_vae_observations),
     )
 }  # fmt: skip
 

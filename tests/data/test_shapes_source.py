@@ -168,3 +168,21 @@ def test_render_refuses_factors_out_of_range():
         SHAPES.render(np.array([[3, 0, 0, 0, 0]]))
     with pytest.raises(ValueError, match=r"\(B, 5\)"):
         SHAPES.render(np.zeros((2, 4), dtype=np.int64))
+
+
+def test_first_same_image_maps_every_row_to_the_lowest_row_with_identical_pixels():
+    every = np.arange(len(SHAPES))
+    first = SHAPES.first_same_image(every)
+    assert first.dtype == np.int64 and np.all(first <= every)
+    assert np.unique(first).size == 420 * 32 * 32 == 430_080  # 60 squares, 120 ellipses, 240 hearts
+    # a square repeats every quarter turn (10 of 40 orientations), an ellipse every half turn, a heart never
+    square, ellipse, heart = (SHAPES.index_of(np.array([[s, 2, o, 7, 9] for o in (3, 13, 23, 33)])) for s in range(3))
+    assert SHAPES.first_same_image(square).tolist() == [square[0]] * 4
+    assert SHAPES.first_same_image(ellipse).tolist() == [ellipse[0], ellipse[1], ellipse[0], ellipse[1]]
+    assert SHAPES.first_same_image(heart).tolist() == heart.tolist()
+    # same answer: the same image; different answers: different images
+    rows = np.random.default_rng(2).integers(0, len(SHAPES), 2000)
+    np.testing.assert_array_equal(SHAPES.get(first[rows]), SHAPES.get(rows))
+    distinct_sprites = np.unique(first[::1024])  # pos_x = pos_y = 0 of every sprite
+    images = SHAPES.get(distinct_sprites).reshape(len(distinct_sprites), -1)
+    assert len(distinct_sprites) == 420 and np.unique(images, axis=0).shape[0] == 420
