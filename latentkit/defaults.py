@@ -30,6 +30,9 @@ CHECKPOINT_FORMAT = "1"
 # Encoded codes are cached here (see latentkit/codes_cache.py); else $XDG_CACHE_HOME/latentkit.
 CACHE_DIR_ENV = "LATENTKIT_CACHE_DIR"
 CODES_CACHE_MAX_BYTES = 512 * 2**20  # an encoding pass larger than this is not cached
+# A sweep keeps rendered or decoded rows (shapes, PNG folders) up to this many bytes, so the
+# checkpoints after the first read them from memory (latentkit/data/source.py RowCache).
+SWEEP_ROW_CACHE_BYTES = 2**30
 PLUGIN_API_VERSION = 2  # 2 added detect/load/describe; 1 (build only) is still read
 SUPPORTED_PLUGIN_API_VERSIONS = (1, 2)
 

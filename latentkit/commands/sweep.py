@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from latentkit import catalogue, distributed
-from latentkit.defaults import FIGURE_DPI, FIGURE_FORMAT, OUT_DIR_HASH_CHARS, OUT_ROOT, SEED
+from latentkit.defaults import FIGURE_DPI, FIGURE_FORMAT, OUT_DIR_HASH_CHARS, OUT_ROOT, SEED, SWEEP_ROW_CACHE_BYTES
 from latentkit.envelope import envelope
 from latentkit.errors import LatentkitError
 from latentkit.options import DataSelection, ModelInput, OutputSpec, default_out_dir
@@ -93,8 +93,10 @@ def default_sweep_dir(command: str, paths: Sequence[Path]) -> Path:
 
 
 class SharedSources:
-    """The data sources of a sweep, each opened (read or rendered) once: ``--data`` for every
-    checkpoint, else each checkpoint's own dataset, shared by the checkpoints that name the same one."""
+    """The data sources of a sweep, each opened once: ``--data`` for every checkpoint, else each
+    checkpoint's own dataset, shared by the checkpoints that name the same one. A source that renders
+    or decodes its rows on each read (``shapes``, a PNG folder) keeps them once read, up to
+    ``SWEEP_ROW_CACHE_BYTES`` (:class:`~latentkit.data.source.RowCache`); arrays are held already."""
 
     def __init__(self, selection: DataSelection) -> None:
         self.selection = selection
@@ -105,7 +107,10 @@ class SharedSources:
         if key is None:
             return self.selection.open(checkpoint)  # the usual error: the checkpoint names no data
         if key not in self.opened:
-            self.opened[key] = self.selection.open(checkpoint)
+            from latentkit.data.source import ArraySource, RowCache
+
+            source = self.selection.open(checkpoint)
+            self.opened[key] = source if isinstance(source, ArraySource) else RowCache(source, SWEEP_ROW_CACHE_BYTES)
         return self.opened[key]
 
 

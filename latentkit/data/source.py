@@ -175,6 +175,70 @@ class Subset(IndexedSource):
         return factors_at(self.source, self.indices[index])
 
 
+class RowCache(IndexedSource):
+    """``source`` whose rows are kept once read (rendered, decoded), up to ``max_bytes`` of them.
+
+    A sweep analyses the same rows with every checkpoint; with the cache each row is rendered
+    or decoded once and the later checkpoints read it from memory. Rows past the budget are read
+    again each time. Only the process that made the cache fills it (a DataLoader worker reads
+    through), so workers never hold copies. Everything else (factors, ``index_of``, ``render``)
+    is the source's own.
+    """
+
+    def __init__(self, source: DataSource, max_bytes: int) -> None:
+        import os
+
+        self._inner = source
+        self._max_bytes = max_bytes
+        self._pid = os.getpid()
+        self._slot = np.full(len(source), -1, dtype=np.int64)  # row -> position in _rows, -1: not kept
+        self._rows: np.ndarray | None = None
+        self._kept = 0
+        self.reads = 0  # rows read from the source (for tests and benchmarks)
+        self.name = source.name
+        self.image_shape = source.image_shape
+        self.labels = source.labels
+        self.factor_names = source.factor_names
+        self.factor_sizes = source.factor_sizes
+
+    def __getattr__(self, name: str) -> object:
+        if name in ("source", "indices") or name.startswith("_"):  # not a Subset
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+    def __len__(self) -> int:
+        return len(self._inner)
+
+    def factors_of(self, index: np.ndarray) -> np.ndarray | None:
+        return factors_at(self._inner, index)
+
+    def get(self, index: np.ndarray) -> np.ndarray:
+        import os
+
+        index = np.asarray(index, dtype=np.int64)
+        if os.getpid() != self._pid:
+            return self._inner.get(index)
+        slots = self._slot[index]
+        missing = np.unique(index[slots < 0])
+        if missing.size == 0:
+            assert self._rows is not None
+            return self._rows[slots]
+        fresh = self._inner.get(missing)
+        self.reads += int(missing.size)
+        if self._rows is None:
+            capacity = min(len(self._inner), self._max_bytes // max(fresh[0].nbytes, 1))
+            self._rows = np.empty((capacity, *fresh.shape[1:]), dtype=fresh.dtype)  # pages used as rows arrive
+        keep = min(len(missing), len(self._rows) - self._kept)
+        self._rows[self._kept : self._kept + keep] = fresh[:keep]
+        self._slot[missing[:keep]] = np.arange(self._kept, self._kept + keep)
+        self._kept += keep
+        out = np.empty((len(index), *fresh.shape[1:]), dtype=fresh.dtype)
+        found = slots >= 0
+        out[found] = self._rows[slots[found]]
+        out[~found] = fresh[np.searchsorted(missing, index[~found])]
+        return out
+
+
 def factors_at(source: DataSource, index: np.ndarray) -> np.ndarray | None:
     """Factors of ``source``'s rows at ``index``, without building the full table when it is lazy."""
     factors_of = getattr(source, "factors_of", None)

@@ -266,3 +266,25 @@ def test_check_sweep_on_the_command_line_exits_1_when_one_checkpoint_fails(runs,
     code, out, _ = run(capsys, "-q", "check", *runs[:2], "--require", "active_units >= 2", "--plugin-file",
                        HANDSET_PLUGIN, "--json")  # fmt: skip
     assert code == 0 and json.loads(out)["results"]["passed"] is True
+
+
+def test_decoded_images_are_kept_for_the_next_checkpoints(tmp_path, monkeypatch):
+    """A PNG folder decodes on every read; in a sweep each image is decoded once, and every
+    checkpoint's numbers are those it gets alone."""
+    from PIL import Image
+
+    from latentkit.data.files import PngFolderSource
+
+    folder = tmp_path / "pngs"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(40):
+        Image.fromarray(rng.integers(0, 256, (2, 2), dtype=np.uint8), mode="L").save(folder / f"{i:02d}.png")
+    runs = [_save(tmp_path / f"p{i}" / "model.safetensors", s, folder) for i, s in enumerate(SCALES)]
+    decoded: list[int] = []
+    get = PngFolderSource.get
+    monkeypatch.setattr(PngFolderSource, "get", lambda self, index: decoded.append(len(index)) or get(self, index))
+    result = kl_report_sweep(runs, write=False, **PLUGINS)
+    assert sum(decoded) == 40  # not 3 × 40
+    alone = [json.loads(kl_report(path, write=False, **PLUGINS).to_json()) for path in runs]
+    assert [json.loads(r.to_json()) for r in result.results] == alone
