@@ -181,8 +181,9 @@ class RowCache(IndexedSource):
     A sweep analyses the same rows with every checkpoint; with the cache each row is rendered
     or decoded once and the later checkpoints read it from memory. Rows past the budget are read
     again each time. Only the process that made the cache fills it (a DataLoader worker reads
-    through), so workers never hold copies. Everything else (factors, ``index_of``, ``render``)
-    is the source's own.
+    through), so workers never hold copies; one thread reads at a time (a prefetching
+    :class:`~latentkit.encode.RowCodes` is the only reader while it runs). Everything else
+    (factors, ``index_of``, ``first_same_image``) is the source's own.
     """
 
     def __init__(self, source: DataSource, max_bytes: int) -> None:
