@@ -532,6 +532,7 @@ def _print_kl_report(report: Any, console: Console) -> None:
         + (f", latents {'×'.join(map(str, report.layout.shape))}" if spatial else ""),
     )  # fmt: skip
     stderr = report.per_dim_stderr if report.per_dim_stderr is not None else np.full_like(report.per_dim, np.nan)
+    shares_mean_something = bool(report.total >= defaults.KL_SHARE_MIN_TOTAL)
     for i in np.argsort(-report.per_dim, kind="stable"):
         state_text = "[green]active[/green]" if report.active[i] else "[dim]collapsed[/dim]"
         if report.undecided[i]:
@@ -540,7 +541,7 @@ def _print_kl_report(report: Any, console: Console) -> None:
             str(i),
             _number(report.per_dim[i]),
             _number(stderr[i]),
-            f"{report.share[i]:.1%}",
+            f"{report.share[i]:.1%}" if shares_mean_something else "–",
             _number(report.mean_variance[i]),
             _number(report.mean_sigma2[i]),
             f"{scale.latents_mean[i]:.4g}",
@@ -553,6 +554,7 @@ def _print_kl_report(report: Any, console: Console) -> None:
         f"total KL [bold]{_number(report.total)}[/bold] nats · active units [bold]{report.active_units}/{d}[/bold] "
         f"(Var(μ) > {report.threshold:g})"
         + (f" · collapsed: {', '.join(map(str, report.collapsed))}" if report.collapsed else "")
+        + ("" if shares_mean_something else f" · shares not shown: total KL under {defaults.KL_SHARE_MIN_TOTAL:g} nats")
     )
     line = f"latent scale: scaling_factor [bold]{scale.scaling_factor:.5g}[/bold] (1/std of sampled latents)"
     line += f" · shift_factor {scale.shift_factor:.4g}"

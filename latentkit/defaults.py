@@ -42,6 +42,9 @@ ACTIVE_THRESHOLD = 0.01
 # Latent scale (same pass): a uniform subsample of this many seeded posterior samples per
 # channel feeds the histograms (bottom-k, so batching and sharding do not change it).
 SCALE_SUBSAMPLE = 4_096
+# Below this total KL (nats) each dimension's share of it is a ratio of rounding noise; the
+# console table shows "–" instead of percentages (the JSON keeps the numbers).
+KL_SHARE_MIN_TOTAL = 0.01
 FIGURE_MAX_CHANNELS = 32  # per-channel figures (latent histograms, KL maps) show at most this many channels
 
 # --- spatial latents -------------------------------------------------------------

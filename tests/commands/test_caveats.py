@@ -83,3 +83,22 @@ def test_traversal_rows_say_why_they_have_no_frame(handset_checkpoint):
     assert any(column is None for column in framed)  # the base code's values lie outside ±0.01
     ignored = [label for label, row in zip(labels, rows) if row["dim"] == 3]
     assert ignored[0].endswith("no visible change")  # the decoder ignores dimension 3 entirely
+
+
+def test_collapsed_model_table_shows_no_shares_of_a_negligible_total(capsys, collapsed, tmp_path):
+    code = main(["kl-report", str(collapsed), "--plugin-file", str(HANDSET_PLUGIN), "--out", str(tmp_path / "o"),
+                 "--dpi", "40", "-q"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    console = re.sub(r"\s+", " ", out)
+    assert "shares not shown: total KL under 0.01 nats" in console
+    assert not re.search(r"\d+\.\d%", out)  # no percentage anywhere in the table
+    assert "–" in out
+
+
+def test_healthy_model_table_shows_shares(capsys, handset_checkpoint, tmp_path):
+    code = main(["kl-report", str(handset_checkpoint), "--plugin-file", str(HANDSET_PLUGIN), "--out", str(tmp_path),
+                 "--dpi", "40", "-q"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "shares not shown" not in out and re.search(r"\d+\.\d%", out)
