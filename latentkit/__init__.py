@@ -13,7 +13,7 @@ from latentkit.errors import LatentkitError
 from latentkit.models.plugin import Plugin
 
 __all__ = ["LatentkitError", "Plugin", "save", "load", "kl_report", "info", "train", "demo", "list_plugins",
-           "interpolate", "traverse", "embed", "lerp", "slerp"]
+           "interpolate", "traverse", "embed", "lerp", "slerp", "kl_report_sweep", "disentangle_sweep", "check_sweep"]
 
 _LAZY = {
     "save": "latentkit.models.checkpoint",
@@ -26,6 +26,9 @@ _LAZY = {
     "interpolate": "latentkit.commands.interpolate",
     "traverse": "latentkit.commands.traverse",
     "embed": "latentkit.commands.embed",
+    "kl_report_sweep": "latentkit.commands.sweep",
+    "disentangle_sweep": "latentkit.commands.sweep",
+    "check_sweep": "latentkit.commands.sweep",
     "lerp": "latentkit.analysis.interpolation",
     "slerp": "latentkit.analysis.interpolation",
 }

@@ -14,6 +14,9 @@ each checkpoint's own files in a subfolder named as its default output folder
 (``<stem>-<hash of its path>``, lengthened where two would collide), beside
 ``<command>.sweep.json`` (the sweep's document) and ``<command>.sweep.csv`` (the
 table); they appear together or not at all (:meth:`~latentkit.outputs.OutputSet.nested`).
+
+Under ``torchrun`` every rank takes part in each checkpoint's encoding pass and rank 0
+finishes each checkpoint and writes (:class:`~latentkit.distributed.sweep_passes`).
 """
 
 from __future__ import annotations
