@@ -175,7 +175,7 @@ def bench_overhead_breakdown(ckpt: Path, n: int = 4096, batch_size: int = 64) ->
         stats = PosteriorStats.empty(latent_dim)
         for mu, logvar in outputs:
             mu64, logvar64 = mu.to(torch.float64).numpy(), logvar.to(torch.float64).numpy()
-            _check_outputs(mu64, logvar64, latent_dim, 0)
+            _check_outputs(mu64, logvar64, (latent_dim,), 0)
             stats.update(mu64, logvar64)
         best["statistics"] = min(best["statistics"], time.process_time() - start)
         start = time.process_time()
