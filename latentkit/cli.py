@@ -498,10 +498,9 @@ def _print_sweep(result: Any, *, as_json: bool) -> None:
         _emit_json(result.to_json())
     console = _console(stderr=as_json)
     check = any(row.passed is not None for row in result.rows)
-    table = Table(
-        "checkpoint", *(["result"] if check else []), *(c.name for c in result.columns),
-        title=f"{result.command}: {len(result.rows)} checkpoints, changes against the first",
-    )  # fmt: skip
+    table = Table(title=f"{result.command}: {len(result.rows)} checkpoints, changes against the first")
+    for header in ["checkpoint", *(["result"] if check else []), *(c.name for c in result.columns)]:
+        table.add_column(header, overflow="fold")  # a path or a figure name wraps rather than losing its end
     for i, row in enumerate(result.rows):
         cells = []
         for column in result.columns:
