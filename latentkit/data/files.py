@@ -187,7 +187,8 @@ def open_array_file(spec: str) -> ArraySource:
             )
     try:
         loaded = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, RecursionError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, RecursionError, NotImplementedError) as exc:
+        # NotImplementedError: zipfile on a header asking for a zip version it does not know
         raise LatentkitError(
             f"{spec} is not a valid .npy or .npz file ({_first_line(exc)})", fix=f"re-create it; {SAVE_HINT}"
         ) from exc

@@ -154,6 +154,16 @@ def test_npz_with_corrupt_member(tmp_path):
     fails_with(tmp_path / "c.npz", "'x'", "cannot be read")
 
 
+def test_npz_needing_an_unknown_zip_version(tmp_path):
+    """Found by the fuzzer: zipfile raises NotImplementedError("zip file version 16.7")."""
+    np.savez(tmp_path / "x.npz", x=np.zeros((5, 8, 8), dtype=np.float32))
+    data = bytearray((tmp_path / "x.npz").read_bytes())
+    directory = data.rindex(b"PK\x01\x02")  # central directory entry: "version needed" at +6
+    data[directory + 6] = 167
+    (tmp_path / "v.npz").write_bytes(bytes(data))
+    fails_with(tmp_path / "v.npz", "not a valid", "zip file version 16.7")
+
+
 def test_npz_without_x_lists_its_arrays(tmp_path):
     np.savez(tmp_path / "d.npz", images=np.zeros((2, 3, 3)))
     fails_with(tmp_path / "d.npz", "no array named 'x'", "images")
