@@ -52,7 +52,7 @@ STAGING_PREFIX = ".latentkit-staging-"
 COMMIT_NAME = "COMMIT"
 _TMP_SUFFIX = ".latentkit-tmp"
 # What a set may hold; files named <stem>.<ext> or <stem>-*.<ext> with these extensions belong to it.
-_SET_EXTENSIONS = (".json", ".npz", ".png", ".svg", ".pdf", ".gif", ".csv")
+_SET_EXTENSIONS = (".json", ".npz", ".png", ".svg", ".pdf", ".gif", ".csv", ".html")
 
 
 def prepare_out_dir(path: str | os.PathLike[str]) -> Path:

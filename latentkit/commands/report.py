@@ -690,7 +690,7 @@ def _write(
     count: int | None,
     seed: int,
 ) -> None:
-    from latentkit.outputs import atomic_write_text
+    from latentkit.outputs import output_set
     from latentkit.report_page import render_page
 
     data_text = f"{source.name}, {count} of {len(source)} rows" if source is not None else "no data"
@@ -707,6 +707,9 @@ def _write(
         ],
     )
     text = result.to_json()  # both files are ready before either is written
-    result.out_dir = out_dir
-    result.files["html"] = atomic_write_text(out_dir / HTML_NAME, page)
-    result.files["json"] = atomic_write_text(out_dir / JSON_NAME, text)
+    with output_set(out_dir, "report") as outs:  # the page and its numbers arrive together or not at all
+        outs.path(HTML_NAME).write_text(page, encoding="utf-8")
+        outs.path(JSON_NAME).write_text(text, encoding="utf-8")
+    result.out_dir = outs.out_dir
+    result.files["html"] = outs.final(HTML_NAME)
+    result.files["json"] = outs.final(JSON_NAME)

@@ -160,6 +160,34 @@ def test_a_gan_keeps_the_sections_that_do_not_apply_and_says_why(mlp_gan_checkpo
     assert result.cache_note is None  # nothing was encoded
 
 
+def test_an_interrupt_between_the_page_and_its_json_leaves_the_previous_report(
+    mlp_gan_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from latentkit.outputs import STAGING_PREFIX, OutputSet
+
+    report(mlp_gan_checkpoint, out=tmp_path, n=40, projection="pca", seed=1)
+    before = {name: (tmp_path / name).read_bytes() for name in ("report.html", "report.json")}
+    staged = OutputSet.path
+
+    def interrupted_at_the_json(self, name):
+        if name == "report.json":
+            assert (self.staging / "report.html").is_file()  # the page is written: the window is open
+            raise KeyboardInterrupt
+        return staged(self, name)
+
+    monkeypatch.setattr(OutputSet, "path", interrupted_at_the_json)
+    with pytest.raises(KeyboardInterrupt):
+        report(mlp_gan_checkpoint, out=tmp_path, n=40, projection="pca", seed=2)
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+    assert b"seed 1" in before["report.html"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(STAGING_PREFIX)]
+
+    monkeypatch.setattr(OutputSet, "path", staged)
+    report(mlp_gan_checkpoint, out=tmp_path, n=40, projection="pca", seed=2)  # completes: both files are new
+    assert b"seed 2" in (tmp_path / "report.html").read_bytes()
+    assert json.loads((tmp_path / "report.json").read_text())["settings"]["seed"] == 2
+
+
 def test_report_page_renders_in_a_browser(factor_report, tmp_path: Path) -> None:
     browser = find_browser()
     if browser is None:
