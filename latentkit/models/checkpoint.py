@@ -318,7 +318,7 @@ def _shapes(state: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     return {name: tuple(value.shape) for name, value in state.items()}
 
 
-def _build(spec: Any, config: dict[str, Any], plugin_name: str, *, meta: bool) -> Any:
+def build_architecture(spec: Any, config: dict[str, Any], plugin_name: str, *, meta: bool) -> Any:
     """``spec.build(config)``; with ``meta`` on torch's meta device (shapes only, no memory).
 
     A plugin that fails on the meta device for another reason than a :class:`LatentkitError`
@@ -389,10 +389,10 @@ def load(
     _check_device(device)
     # The architecture is first built on the meta device (no memory) and checked against the tensors the
     # file ships, so a config asking for a model larger than its weights is refused before any allocation.
-    skeleton = _build(spec, config, plugin_name, meta=True)
+    skeleton = build_architecture(spec, config, plugin_name, meta=True)
     if skeleton is not None:
         _check_shapes(_shapes(skeleton.state_dict()), {t.name: t.shape for t in header.tensors}, path)
-    module = _build(spec, config, plugin_name, meta=False)
+    module = build_architecture(spec, config, plugin_name, meta=False)
     tensors = _load_tensors(path, "cpu")
     _check_shapes(_shapes(module.state_dict()), _shapes(tensors), path)
     module.load_state_dict(tensors)

@@ -206,16 +206,19 @@ def _fit(
 ) -> tuple[MatchedStateDict | None, LatentkitError | None]:
     """Build ``plugin`` from ``config`` and rename the file's tensors to its keys.
 
-    Returns the match, or the error that says why the file does not fit.
+    The architecture is built on the meta device first (no memory) and checked against the file's
+    tensors; only a config that fits is built for real, so hostile hyper_parameters (a 30000 x 30000
+    layer) are refused before anything is allocated. Returns the match, or the error that says why
+    the file does not fit.
     """
+    from latentkit.models.checkpoint import build_architecture
+
     try:
-        module = plugin.build(dict(config))  # type: ignore[misc]
-    except Exception as exc:
-        return None, LatentkitError(
-            f"plugin {plugin.name!r} rejected the config: {type(exc).__name__}: {getattr(exc, 'message', exc)}",
-            fix="check --config against the plugin's settings",
-        )
-    expected = module.state_dict()
+        skeleton = build_architecture(plugin, config, plugin.name, meta=True)
+        module = None if skeleton is not None else build_architecture(plugin, config, plugin.name, meta=False)
+    except LatentkitError as exc:
+        return None, exc
+    expected = (skeleton if skeleton is not None else module).state_dict()
     notes: list[str] = []
     if prefix is None:
         found = prefixes_holding(sd.tensors, list(expected))
@@ -243,6 +246,11 @@ def _fit(
     )
     if mismatch is not None:
         return None, mismatch
+    if module is None:
+        try:
+            module = build_architecture(plugin, config, plugin.name, meta=False)
+        except LatentkitError as exc:
+            return None, exc
     return MatchedStateDict(plugin, dict(config), tensors, module, notes), None
 
 
@@ -293,10 +301,15 @@ def _names_fit(plugin: Plugin, sd: StateDictFile, config: dict[str, Any] | None,
     built from ``config`` or else from any of the configs the file or the plugin suggests."""
     if plugin.build is None:
         return False
+    from latentkit.models.checkpoint import build_architecture
+
     candidates = [config] if config is not None else [c for c, _ in _config_candidates(plugin, sd)]
     for candidate in candidates:
-        try:
-            names = list(plugin.build(dict(candidate)).state_dict())
+        try:  # names only: on the meta device, so a hostile config allocates nothing
+            skeleton = build_architecture(plugin, candidate, plugin.name, meta=True)
+            if skeleton is None:  # the plugin cannot build on the meta device
+                skeleton = build_architecture(plugin, candidate, plugin.name, meta=False)
+            names = list(skeleton.state_dict())
         except Exception:
             continue
         if prefix is not None:

@@ -60,20 +60,44 @@ def test_a_config_much_larger_than_the_weights_is_refused_before_building(capsys
     one_line_error(capsys, "kl-report", path, "--out", tmp_path / "out", contains="missing from hostile.safetensors")
 
 
-def test_the_hostile_checkpoint_stays_under_200_mb_over_the_import_baseline(tmp_path):
-    path = hostile_config_checkpoint(tmp_path / "hostile.safetensors")
+def _kl_report_memory(path: Path, out: Path) -> tuple[str, float, str]:
+    """Exit status, peak memory growth (MB) over the imports, and stderr of ``kl-report path`` in a fresh process."""
     code = f"""
 import resource, sys
 import torch, numpy, latentkit.cli, latentkit.commands.kl_report, latentkit.models.builtin
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-status = latentkit.cli.main(["-q", "kl-report", {str(path)!r}, "--out", {str(tmp_path / "out")!r}])
+status = latentkit.cli.main(["-q", "kl-report", {str(path)!r}, "--out", {str(out)!r}])
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(status, (peak - base) / 1024)
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     status, grown_mb = result.stdout.split()
-    assert status == "2", result.stderr
-    assert float(grown_mb) < 200, grown_mb
+    return status, float(grown_mb), result.stderr
+
+
+def test_the_hostile_checkpoint_stays_under_200_mb_over_the_import_baseline(tmp_path):
+    path = hostile_config_checkpoint(tmp_path / "hostile.safetensors")
+    status, grown_mb, stderr = _kl_report_memory(path, tmp_path / "out")
+    assert status == "2", stderr
+    assert grown_mb < 200, grown_mb
+
+
+def test_hostile_lightning_hyper_parameters_are_refused_before_allocation(tmp_path):
+    """A small mlp-vae state dict whose hyper_parameters ask for two 30000-wide layers (3.6 GB):
+    the architecture is checked on the meta device and refused with the mismatch, never built."""
+    import torch
+
+    from latentkit.models.builtin import MLP_VAE
+
+    small = {"image_shape": [1, 8, 8], "latent_dim": 2, "hidden": [4]}
+    state = {f"model.{k}": v for k, v in MLP_VAE.build(small).state_dict().items()}
+    path = tmp_path / "epoch=1.ckpt"
+    hostile = {**small, "hidden": [30000, 30000]}
+    torch.save({"state_dict": state, "hyper_parameters": hostile, "pytorch-lightning_version": "2.4.0"}, path)
+    status, grown_mb, stderr = _kl_report_memory(path, tmp_path / "out")
+    assert status == "2", stderr
+    assert len(stderr.strip().splitlines()) == 1 and "epoch=1.ckpt" in stderr, stderr
+    assert grown_mb < 200, grown_mb
 
 
 @pytest.mark.parametrize(
