@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,21 +33,12 @@ import numpy as np
 from latentkit.analysis.latent_scale import ChannelSubsample, LatentSampleStats
 from latentkit.analysis.layout import LatentLayout
 from latentkit.analysis.moments import RunningMoments
-from latentkit.defaults import CACHE_DIR_ENV, CODES_CACHE_MAX_BYTES
+from latentkit.cache_paths import cache_root
+from latentkit.defaults import CODES_CACHE_MAX_BYTES
 from latentkit.encode import EncodedRows, PosteriorStats
 
 CACHE_FORMAT = 2
 _MOMENTS = ("mean", "variance", "kl", "channel_mean", "channel_kl")
-
-
-def cache_root() -> Path:
-    """``$LATENTKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/latentkit``, else ``~/.cache/latentkit``."""
-    configured = os.environ.get(CACHE_DIR_ENV)
-    if configured:
-        return Path(configured).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
-    return base / "latentkit"
 
 
 def _moment_arrays(prefix: str, moments: RunningMoments) -> dict[str, np.ndarray]:

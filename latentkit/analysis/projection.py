@@ -20,8 +20,9 @@ So every new process paid ~40 s of compilation for a ~5 s fit. Here:
    points and handed to UMAP as ``precomputed_knn``, so pynndescent never runs
    (exact neighbours are also what UMAP's approximate search tries to find);
 2. the umap-learn functions a fit compiles (fuzzy simplicial set, the serial
-   layout epoch) get numba's on-disk cache, written to a latentkit cache folder
-   (``~/.cache/latentkit/numba`` unless ``NUMBA_CACHE_DIR`` is set), so the
+   layout epoch) get numba's on-disk cache, written to latentkit's cache folder
+   (``$LATENTKIT_CACHE_DIR/numba``, else ``~/.cache/latentkit/numba``; ``NUMBA_CACHE_DIR``
+   wins when the user set it), so the
    second process loads machine code instead of compiling it.
 
 With ``random_state`` set, umap-learn runs its layout single-threaded (that is
@@ -37,7 +38,6 @@ data using t-SNE", JMLR 2008.
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -100,9 +100,11 @@ def exact_neighbors(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def default_numba_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/latentkit/numba`` (default ``~/.cache/latentkit/numba``)."""
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "latentkit" / "numba"
+    """``numba`` in latentkit's cache folder: ``$LATENTKIT_CACHE_DIR/numba``, else
+    ``$XDG_CACHE_HOME/latentkit/numba``, else ``~/.cache/latentkit/numba``."""
+    from latentkit.cache_paths import cache_root
+
+    return cache_root() / "numba"
 
 
 def enable_umap_cache(cache_dir: str | Path | None = None) -> str | None:

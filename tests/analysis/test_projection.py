@@ -56,3 +56,21 @@ def test_umap_is_deterministic_and_its_compiled_functions_are_cached(blobs):
     assert folder is not None
     cached = {p.name.split(".")[1].split("-")[0] for p in Path(folder).rglob("*.nbi")}
     assert {"smooth_knn_dist", "compute_membership_strengths", "_optimize_layout_euclidean_single_epoch"} <= cached
+
+
+def test_umap_cache_goes_under_latentkit_cache_dir_unless_numba_cache_dir_is_set(tmp_path, monkeypatch):
+    from numba.core import config
+
+    from latentkit.analysis import projection
+
+    monkeypatch.setattr(projection, "_CACHEABLE_UMAP_FUNCTIONS", {})  # the folder decision only: no function moves
+    monkeypatch.setattr(projection, "_umap_cache_dir", None)
+    monkeypatch.setenv("LATENTKIT_CACHE_DIR", str(tmp_path / "latentkit"))
+    monkeypatch.setattr(config, "CACHE_DIR", "")  # NUMBA_CACHE_DIR not set
+    assert enable_umap_cache() == str(tmp_path / "latentkit" / "numba")
+    assert (tmp_path / "latentkit" / "numba").is_dir()
+
+    monkeypatch.setattr(projection, "_umap_cache_dir", None)
+    monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path / "mine"))  # the user's NUMBA_CACHE_DIR wins
+    assert enable_umap_cache() == str(tmp_path / "mine")
+    assert config.CACHE_DIR == str(tmp_path / "mine")  # numba's own setting left as it was
