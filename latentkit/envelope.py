@@ -32,7 +32,7 @@ SCHEMA_VERSIONS: dict[str, int] = {
     "umap": 2,
     "check": 1,
     "report": 1,
-    # a sweep over checkpoints: results.checkpoints holds each checkpoint's own document (see commands/sweep.py)
+    # a sweep over checkpoints: top-level `checkpoints` (in place of `checkpoint`) holds each checkpoint's own document (see commands/sweep.py)
     "kl-report-sweep": 1,
     "disentangle-sweep": 1,
     "check-sweep": 1,

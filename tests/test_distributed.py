@@ -127,4 +127,4 @@ def test_a_sweep_keeps_every_rank_for_each_checkpoint_and_agrees_with_one_proces
     failing = torchrun(2, "check", *map(str, runs), "--require", "active_units >= 2", "--plugin-file",
                        str(HANDSET_PLUGIN), "--json")  # fmt: skip
     assert failing.returncode == 1, failing.stderr
-    assert [d["results"]["passed"] for d in json.loads(failing.stdout)["results"]["checkpoints"]] == [True, True, False]
+    assert [d["results"]["passed"] for d in json.loads(failing.stdout)["checkpoints"]] == [True, True, False]

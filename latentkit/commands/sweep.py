@@ -185,8 +185,8 @@ def compare(
 @dataclass
 class SweepResult:
     """Result of a sweep: each checkpoint's own result (in order) and the comparison; ``document`` is
-    its JSON (schema ``latentkit.<command>-sweep``): ``results.checkpoints`` holds each checkpoint's
-    full document, ``results.comparison`` the rows of the table."""
+    its JSON (schema ``latentkit.<command>-sweep``): top-level ``checkpoints`` (in place of
+    ``checkpoint``) holds each checkpoint's full document, ``results.comparison`` the table's rows."""
 
     command: str
     checkpoints: list[Path]
@@ -250,7 +250,7 @@ def sweep_document(
     """The sweep's envelope: shared settings and data where every checkpoint has the same, each
     checkpoint's full document, the comparison."""
     first = documents[0]
-    return envelope(
+    document = envelope(
         f"{command}-sweep",
         checkpoint=None,
         data=_same_or_none([doc["data"] for doc in documents]),
@@ -260,13 +260,15 @@ def sweep_document(
             "columns": [c.to_document() for c in columns],
             "comparison": [row.to_document() for row in rows],
             **(extra or {}),
-            "checkpoints": list(documents),
         },
         notes=[f"changes are against the first checkpoint, {paths[0]}"],
         caveats=[f"{path}: {caveat}" for path, doc in zip(paths, documents) for caveat in doc.get("caveats", [])],
         figures=figures,
         provenance={**first["provenance"], "command": _sweep_command(first, paths)},
     )
+    # `checkpoints` (each checkpoint's own document, in order) takes the place of `checkpoint`
+    return {("checkpoints" if key == "checkpoint" else key): (list(documents) if key == "checkpoint" else value)
+            for key, value in document.items()}  # fmt: skip
 
 
 # A command's part in a sweep: run it on one checkpoint (opened, with its data), written into a folder or not.

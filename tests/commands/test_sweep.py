@@ -65,8 +65,8 @@ def test_json_holds_each_checkpoint_full_report_and_the_comparison(runs, tmp_pat
     out = tmp_path / "out"
     result = kl_report_sweep(runs[:2], out=out, **PLUGINS)
     doc = json.loads(result.to_json())
-    assert doc["schema"] == "latentkit.kl-report-sweep" and doc["checkpoint"] is None
-    assert [d["checkpoint"]["path"] for d in doc["results"]["checkpoints"]] == [str(p) for p in runs[:2]]
+    assert doc["schema"] == "latentkit.kl-report-sweep" and "checkpoint" not in doc
+    assert [d["checkpoint"]["path"] for d in doc["checkpoints"]] == [str(p) for p in runs[:2]]
     assert [c["name"] for c in doc["results"]["columns"]] == list(sweep_module.KL_HEADLINE)
     rows = doc["results"]["comparison"]
     assert [r["checkpoint"] for r in rows] == [str(p) for p in runs[:2]] and rows[1]["changes"]["active_units"] == -1
@@ -74,7 +74,7 @@ def test_json_holds_each_checkpoint_full_report_and_the_comparison(runs, tmp_pat
     shown = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))  # beside the set's hidden record
     assert shown == sorted([*(r["folder"] for r in rows), "kl-report.sweep.csv", "kl-report.sweep.json"])
     # each checkpoint's document is exactly what kl-report alone gives, and sits in its own folder with its figures
-    for path, row, embedded in zip(runs, rows, doc["results"]["checkpoints"]):
+    for path, row, embedded in zip(runs, rows, doc["checkpoints"]):
         alone = json.loads(kl_report(path, write=False, **PLUGINS).to_json())
         assert {**embedded, "figures": {}} == alone
         assert json.loads((out / row["folder"] / "kl-report.json").read_text()) == embedded
@@ -211,7 +211,7 @@ def test_disentangle_sweep_scores_each_checkpoint_as_alone_from_one_encoding_eac
     assert alone[2]["mig"] < alone[0]["mig"]  # factor b no longer in any code
     doc = json.loads(result.to_json())
     assert doc["schema"] == "latentkit.disentangle-sweep"
-    assert [d["results"]["scores"] for d in doc["results"]["checkpoints"]] == alone
+    assert [d["results"]["scores"] for d in doc["checkpoints"]] == alone
 
 
 def test_check_sweep_gates_each_checkpoint_against_the_first_by_default(runs, tmp_path, monkeypatch, handset_images):
@@ -238,7 +238,7 @@ def test_check_sweep_gates_each_checkpoint_against_the_first_by_default(runs, tm
     assert result.rows[2].changes["active_units"] == -3
     doc = json.loads(result.to_json())
     assert doc["schema"] == "latentkit.check-sweep" and doc["results"]["passed"] is False
-    assert [d["settings"]["baseline"] for d in doc["results"]["checkpoints"]] == [str(runs[0])] * 3
+    assert [d["settings"]["baseline"] for d in doc["checkpoints"]] == [str(runs[0])] * 3
     suites = ElementTree.parse(tmp_path / "junit.xml").getroot().findall("testsuite")
     assert [s.get("failures") for s in suites] == ["0", "0", "2"] and str(runs[2]) in suites[2].get("name")
     seen.clear()
