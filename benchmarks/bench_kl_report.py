@@ -250,6 +250,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip the full 737,280-image memory run")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {', '.join(SECTIONS)}")
     parser.add_argument("--n", type=int, help="images of the overhead and workers runs (default 10,000 and 100,000)")
+    parser.add_argument("--batch-sizes", help="batch sizes of the overhead runs (default 64,256,1024; --quick 64,256)")
     args = parser.parse_args()
     only = set(args.only.split(","))
     if "help" in only:
@@ -262,7 +263,10 @@ def main() -> None:
             bench_overhead_breakdown(ckpt)
         if "overhead" in only:
             sizes = [args.n] if args.n else [10_000] if args.quick else [10_000, 100_000]
-            bench_kl_report(ckpt, sizes, [64, 256] if args.quick else [64, 256, 1024])
+            batch_sizes = [64, 256] if args.quick else [64, 256, 1024]
+            if args.batch_sizes:
+                batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+            bench_kl_report(ckpt, sizes, batch_sizes)
         if "workers" in only:
             bench_workers(ckpt, args.n or 10_000)
         if "memory" in only:
