@@ -14,7 +14,7 @@ counted, its input saved under ``--violations``, and the run goes on.
 
 Every ``--every`` seconds the driver sums the workers' counts, prints one line and rewrites
 ``--report`` (JSON: per family the examples, command runs, exit 0, exit 2, violations, the largest
-memory growth in MB and the longest example in seconds; the totals and the rate), so a run that is
+memory growth in MB, the longest example in wall and in CPU seconds; the totals and the rate), so a run that is
 stopped keeps its counts. Stops at ``--examples`` or after ``--minutes``, whichever comes first.
 Families share the workers' time equally (a chunk of each in turn, sized so a chunk takes about the
 same time), so the fast families (a header refused in a millisecond) get more examples than the slow
@@ -53,7 +53,7 @@ def tiny_checkpoint(folder: Path) -> Path:
 
 
 def empty_counts(families: list[str]) -> dict[str, dict[str, float]]:
-    return {f: {**{k: 0 for k in FIELDS}, "max_memory_mb": 0.0, "max_seconds": 0.0} for f in families}
+    return {f: {**{k: 0 for k in FIELDS}, "max_memory_mb": 0.0, "max_seconds": 0.0, "max_cpu_seconds": 0.0} for f in families}
 
 
 def worker(args: argparse.Namespace) -> int:
@@ -88,24 +88,24 @@ def worker(args: argparse.Namespace) -> int:
     baseline = fuzzing.current_rss_mb()
 
     def timed_out(signum: int, frame: object) -> None:
-        raise TimeoutError(f"the example ran past {args.timeout} s")
+        raise TimeoutError(f"the example ran past {args.timeout} CPU seconds")
 
-    signal.signal(signal.SIGALRM, timed_out)
+    signal.signal(signal.SIGPROF, timed_out)
 
     def run_in_process(commands: list[list[str]]) -> fuzzing.ExampleRun:
         """Run in this process (``--in-process``). The peak RSS is a high-water mark: an example that
         raises it is charged the new mark minus the RSS it started with; one that does not counts as 0.
         Memory freed by earlier examples and kept by the allocator is reused unseen, so this errs low."""
         peak_before, rss_before = fuzzing.peak_rss_mb(), fuzzing.current_rss_mb()
-        started = time.perf_counter()
-        signal.alarm(args.timeout)  # a TimeoutError inside the command is an internal error: exit 70
+        started, cpu_started = time.perf_counter(), time.process_time()
+        signal.setitimer(signal.ITIMER_PROF, args.timeout)  # a TimeoutError in the command: exit 70, a violation
         try:
             outcomes = [fuzzing.run_cli(command) for command in commands]
         finally:
-            signal.alarm(0)
+            signal.setitimer(signal.ITIMER_PROF, 0)
         peak_after = fuzzing.peak_rss_mb()
         grown = peak_after - rss_before if peak_after > peak_before else 0.0
-        return fuzzing.ExampleRun(outcomes, grown, time.perf_counter() - started, None)
+        return fuzzing.ExampleRun(outcomes, grown, time.perf_counter() - started, None, time.process_time() - cpu_started)
 
     def one(family: str, value: object) -> None:
         folder = work / "example"
@@ -117,6 +117,7 @@ def worker(args: argparse.Namespace) -> int:
         entry["examples"] += 1
         entry["max_memory_mb"] = max(entry["max_memory_mb"], round(run.grown_mb, 1))
         entry["max_seconds"] = max(entry["max_seconds"], round(run.seconds, 3))
+        entry["max_cpu_seconds"] = max(entry["max_cpu_seconds"], round(run.cpu_seconds, 3))
         for outcome in run.outcomes:
             entry["runs"] += 1
             if outcome.status in (0, 2):
@@ -181,11 +182,12 @@ def summarise(states: list[Path], families: list[str], elapsed: float) -> dict:
         for family, entry in state["counts"].items():
             for key in FIELDS:
                 counts[family][key] += entry[key]
-            for key in ("max_memory_mb", "max_seconds"):
-                counts[family][key] = max(counts[family][key], entry[key])
+            for key in ("max_memory_mb", "max_seconds", "max_cpu_seconds"):
+                counts[family][key] = max(counts[family][key], entry.get(key, 0.0))
     total = {key: sum(c[key] for c in counts.values()) for key in FIELDS}
     total["max_memory_mb"] = max(c["max_memory_mb"] for c in counts.values())
     total["max_seconds"] = max(c["max_seconds"] for c in counts.values())
+    total["max_cpu_seconds"] = max(c["max_cpu_seconds"] for c in counts.values())
     return {
         "families": counts,
         "total": total,
@@ -205,7 +207,7 @@ def main() -> int:
     parser.add_argument("--report", default="fuzz-inputs.json", help="JSON file for the counts (rewritten as the run goes)")
     parser.add_argument("--violations", default="fuzz-violations", help="folder for the inputs that broke the contract")
     parser.add_argument("--budget-mb", type=float, default=200.0, help="largest memory growth one example may cause")
-    parser.add_argument("--timeout", type=int, default=120, help="seconds one example may take before it counts as hung")
+    parser.add_argument("--timeout", type=int, default=120, help="CPU seconds one example may use before it counts as hung")
     parser.add_argument("--chunk-seconds", type=float, default=20.0, help="about how long one family runs before the next")
     parser.add_argument("--every", type=float, default=30.0, help="seconds between progress lines")
     parser.add_argument(
@@ -246,7 +248,7 @@ def main() -> int:
             f"{total['violations']} violations; "
             + "; ".join(
                 f"{f}: {int(c['examples'])} (exit 0 {int(c['exit_0'])}, exit 2 {int(c['exit_2'])}, "
-                f"+{c['max_memory_mb']:.0f} MB, {c['max_seconds']:.1f} s)"
+                f"+{c['max_memory_mb']:.0f} MB, {c['max_seconds']:.1f} s, {c['max_cpu_seconds']:.1f} s CPU)"
                 for f, c in summary["families"].items()
             ),
             flush=True,

@@ -93,8 +93,9 @@ def current_rss_mb() -> float:
 class ExampleRun:
     outcomes: list[Outcome]  # one per command run (none when the child died)
     grown_mb: float  # peak memory over the baseline (forked: the child's peak RSS minus its RSS at the fork)
-    seconds: float
+    seconds: float  # wall time (on a loaded machine mostly waiting for a core)
     died: str | None  # why the child ended without reporting (signal, timeout), else None
+    cpu_seconds: float = 0.0  # user + system time the example used
 
 
 def run_forked(commands: list[list[str]], timeout_s: int = 120) -> ExampleRun:
@@ -114,7 +115,8 @@ def run_forked(commands: list[list[str]], timeout_s: int = 120) -> ExampleRun:
         try:
             os.close(read_end)
             at_fork = current_rss_mb()
-            signal.alarm(timeout_s)  # the default action ends the child: the parent sees a signal
+            # a CPU-time limit, not wall time: a child waiting for a core on a busy machine is not hung
+            resource.setrlimit(resource.RLIMIT_CPU, (timeout_s, timeout_s + 5))  # SIGXCPU ends it
             report = []
             for args in commands:
                 outcome = run_cli(args)
@@ -130,14 +132,16 @@ def run_forked(commands: list[list[str]], timeout_s: int = 120) -> ExampleRun:
         text = pipe.read()
     _, status, usage = os.wait4(pid, 0)
     seconds = time.perf_counter() - started
+    cpu = usage.ru_utime + usage.ru_stime
     if os.WIFSIGNALED(status):
         signum = os.WTERMSIG(status)
-        died = f"timed out after {timeout_s} s" if signum == signal.SIGALRM else f"killed by {signal.Signals(signum).name}"
-        return ExampleRun([], usage.ru_maxrss / 1024, seconds, died)
+        died = f"ran past {timeout_s} CPU seconds" if signum == signal.SIGXCPU else f"killed by {signal.Signals(signum).name}"
+        return ExampleRun([], usage.ru_maxrss / 1024, seconds, died, cpu)
     if os.WEXITSTATUS(status) != 0 or not text:
-        return ExampleRun([], usage.ru_maxrss / 1024, seconds, f"child exited {os.WEXITSTATUS(status)} without a report")
+        return ExampleRun([], usage.ru_maxrss / 1024, seconds, f"child exited {os.WEXITSTATUS(status)} without a report", cpu)
     result = json.loads(text)
-    return ExampleRun([Outcome(int(s), out, err) for s, out, err in result["report"]], result["grown_mb"], seconds, None)
+    outcomes = [Outcome(int(s), out, err) for s, out, err in result["report"]]
+    return ExampleRun(outcomes, result["grown_mb"], seconds, None, cpu)
 
 
 # --- safetensors headers ----------------------------------------------------------------------------
