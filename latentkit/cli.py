@@ -1322,7 +1322,8 @@ def _run(argv: list[str] | None) -> int:
         if state.debug:
             _console(stderr=True).print_exception()
         where = f"rank {distributed.rank()}: " if follower else ""
-        message = f"error: {where}{exc.message}" + (f" — {exc.fix}" if exc.fix else "")
+        # _literal: names read from files (npz members, tensor names) may hold control characters
+        message = _literal(f"error: {where}{exc.message}" + (f" — {exc.fix}" if exc.fix else ""))
         _console(stderr=True).print(message, markup=False, soft_wrap=True)
         return ExitCode.USAGE
     except typer.Exit as exc:

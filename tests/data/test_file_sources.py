@@ -164,6 +164,19 @@ def test_npz_needing_an_unknown_zip_version(tmp_path):
     fails_with(tmp_path / "v.npz", "not a valid", "zip file version 16.7")
 
 
+def test_control_characters_in_member_names_stay_on_one_line(tmp_path, capsys, mlp_vae_checkpoint):
+    """Found by the fuzzer: a member named "\\x1c.bin" split the error into two lines."""
+    import zipfile
+
+    from latentkit.cli import main
+
+    with zipfile.ZipFile(tmp_path / "odd.npz", "w") as archive:
+        archive.writestr("\x1c.bin", b"")
+    assert main(["-q", "kl-report", str(mlp_vae_checkpoint), "--data", str(tmp_path / "odd.npz"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "no array named 'x'" in err and "\\x1c.bin" in err
+
+
 def test_npz_without_x_lists_its_arrays(tmp_path):
     np.savez(tmp_path / "d.npz", images=np.zeros((2, 3, 3)))
     fails_with(tmp_path / "d.npz", "no array named 'x'", "images")
