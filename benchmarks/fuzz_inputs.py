@@ -1,7 +1,7 @@
 """Long fuzz run: hostile checkpoints, data files, PNG folders and option values through the CLI.
 
     python benchmarks/fuzz_inputs.py --examples 100000 --workers 2 --report fuzz.json [--minutes 110]
-        [--families safetensors,npz,png,options] [--violations DIR]
+        [--families safetensors,npz,png,options] [--violations DIR] [--seed RUN]
 
 Draws examples from the strategies in tests/fuzzing.py (the same ones the short suite in
 tests/test_fuzz.py uses) in ``--workers`` processes with distinct seeds. Each worker imports and warms
@@ -161,7 +161,7 @@ def worker(args: argparse.Namespace) -> int:
             chunk += 1
             size = max(5, min(500, int(args.chunk_seconds / seconds_per_example[family])))
             before, started = counts[family]["examples"], time.monotonic()
-            run_chunk(family, args.worker * 1_000_000 + chunk, min(size, left))
+            run_chunk(family, args.seed * 1_000_000_000 + args.worker * 1_000_000 + chunk, min(size, left))
             done = counts[family]["examples"] - before
             if done:
                 seconds_per_example[family] = (time.monotonic() - started) / done
@@ -215,6 +215,7 @@ def main() -> int:
         action="store_true",
         help="run the examples in the worker itself (faster: no ~0.1 s fork each; memory growth is a lower bound)",
     )
+    parser.add_argument("--seed", type=int, default=0, help="run number: another seed draws other examples (a run resumed later)")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--state", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -232,7 +233,7 @@ def main() -> int:
             sys.executable, __file__, "--worker", str(i), "--state", str(state), "--examples", str(share),
             "--minutes", str(args.minutes), "--families", ",".join(families), "--violations", args.violations,
             "--budget-mb", str(args.budget_mb), "--timeout", str(args.timeout), "--chunk-seconds", str(args.chunk_seconds),
-            *(["--in-process"] if args.in_process else []),
+            "--seed", str(args.seed), *(["--in-process"] if args.in_process else []),
         ]  # fmt: skip
         processes.append(subprocess.Popen(command, env=environment))
     started = time.monotonic()
