@@ -5,7 +5,8 @@ Every command's JSON document has the same top-level keys, in every case:
 ==================  =============================================================
 ``schema``          ``latentkit.<command>``
 ``schema_version``  the version of that command's schema (:data:`SCHEMA_VERSIONS`)
-``checkpoint``      path, sha256, plugin, kind, latent_dim (null: no checkpoint)
+``checkpoint``      path, sha256, plugin, kind, latent_dim (null: no checkpoint); a sweep
+                    has ``checkpoints`` here instead: each checkpoint's own document, in order
 ``data``            source, n_total, n (null: no data was read, e.g. a GAN's prior)
 ``settings``        every setting that shaped the numbers, incl. seed, batch_size, device
 ``results``         the command's numbers (the figure catalogue names their paths)
@@ -32,7 +33,7 @@ SCHEMA_VERSIONS: dict[str, int] = {
     "umap": 2,
     "check": 1,
     "report": 1,
-    # a sweep over checkpoints: top-level `checkpoints` (in place of `checkpoint`) holds each checkpoint's own document (see commands/sweep.py)
+    # a sweep over checkpoints: `checkpoints` in place of `checkpoint` (see commands/sweep.py)
     "kl-report-sweep": 1,
     "disentangle-sweep": 1,
     "check-sweep": 1,
@@ -54,12 +55,16 @@ def envelope(
     figures: dict[str, str],
     provenance: dict[str, Any],
     caveats: list[str] = (),  # type: ignore[assignment]
+    checkpoints: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A command's JSON document (see the module docstring for the keys)."""
+    """A command's JSON document (see the module docstring for the keys). A sweep passes
+    ``checkpoints`` (each checkpoint's document) and ``checkpoint=None``; the key then replaces it."""
+    if checkpoints is not None and checkpoint is not None:
+        raise ValueError("a document holds one checkpoint or a sweep's checkpoints, not both")
     return {
         "schema": f"latentkit.{command}",
         "schema_version": SCHEMA_VERSIONS[command],
-        "checkpoint": checkpoint,
+        **({"checkpoints": list(checkpoints)} if checkpoints is not None else {"checkpoint": checkpoint}),
         "data": data,
         "settings": settings,
         "results": results,

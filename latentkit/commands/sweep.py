@@ -250,9 +250,10 @@ def sweep_document(
     """The sweep's envelope: shared settings and data where every checkpoint has the same, each
     checkpoint's full document, the comparison."""
     first = documents[0]
-    document = envelope(
+    return envelope(
         f"{command}-sweep",
         checkpoint=None,
+        checkpoints=list(documents),
         data=_same_or_none([doc["data"] for doc in documents]),
         settings=first["settings"],
         results={
@@ -266,9 +267,6 @@ def sweep_document(
         figures=figures,
         provenance={**first["provenance"], "command": _sweep_command(first, paths)},
     )
-    # `checkpoints` (each checkpoint's own document, in order) takes the place of `checkpoint`
-    return {("checkpoints" if key == "checkpoint" else key): (list(documents) if key == "checkpoint" else value)
-            for key, value in document.items()}  # fmt: skip
 
 
 # A command's part in a sweep: run it on one checkpoint (opened, with its data), written into a folder or not.
