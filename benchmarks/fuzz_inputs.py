@@ -8,14 +8,15 @@ tests/test_fuzz.py uses) in ``--workers`` processes with distinct seeds. Each wo
 up once, then runs every example's commands through ``latentkit.cli.main`` in a child forked from
 itself (:func:`tests.fuzzing.run_forked`), which gives each example its own peak memory and wall
 time (``--in-process`` skips the fork: faster, but a process that keeps freed memory, as latentkit's
-allocator settings make it do, hides what an example reuses). The contract per example: every command ends in exit 0, or exit 2 with one line on stderr; the
-child ends normally within the timeout; its memory grows less than ``--budget-mb``. A violation is
-counted, its input saved under ``--violations``, and the run goes on.
+allocator settings make it do, hides what an example reuses). The contract per example: every
+command ends in exit 0, or exit 2 with one line on stderr; the child ends normally within the
+timeout (CPU seconds); its memory grows less than ``--budget-mb``. A violation is counted, its
+input saved under ``--violations``, and the run goes on.
 
 Every ``--every`` seconds the driver sums the workers' counts, prints one line and rewrites
 ``--report`` (JSON: per family the examples, command runs, exit 0, exit 2, violations, the largest
-memory growth in MB, the longest example in wall and in CPU seconds; the totals and the rate), so a run that is
-stopped keeps its counts. Stops at ``--examples`` or after ``--minutes``, whichever comes first.
+memory growth in MB, the longest example in wall and in CPU seconds; the totals and the rate), so a
+run that is stopped keeps its counts. Stops at ``--examples`` or after ``--minutes``, whichever comes first.
 Families share the workers' time equally (a chunk of each in turn, sized so a chunk takes about the
 same time), so the fast families (a header refused in a millisecond) get more examples than the slow
 ones (a whole report with its figures).
